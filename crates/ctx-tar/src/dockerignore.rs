@@ -1,0 +1,1 @@
+//! `.dockerignore` rules: parsed, compiled and applied exactly as BuildKit does.

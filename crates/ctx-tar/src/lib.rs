@@ -1,0 +1,4 @@
+//! Stream a Docker build context as the tar BuildKit would have received.
+#![deny(missing_docs)]
+
+pub mod dockerignore;

@@ -1,0 +1,2 @@
+//! The `devbuild` command.
+fn main() {}

@@ -1,0 +1,1 @@
+//! Shell-style word expansion, exactly as BuildKit's `shell.Lex`.
