@@ -1,14 +1,25 @@
 //! `cargo xtask`: the project's own automation (CI, test engines, benchmarks, demo).
 mod ci;
+mod engine;
+mod tidy;
 
 use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  ci                                    fmt check, clippy, engine up, the whole test suite, engine down
+  engine up   [--engine 20.10|26.1|all] private Docker Engines, an authenticated registry, base images
+  engine down [--engine 20.10|26.1|all] stop exactly what `engine up` started and remove its state
+  engine env  [--engine 20.10|26.1]     print `export …` lines pointing a shell at one engine";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(&args[1..]),
+        Some("engine") => engine::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <command>\n\ncommands:\n  ci    fmt check, clippy, and the whole test suite");
+            eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
     };

@@ -1,11 +1,69 @@
 //! Find every external image a Dockerfile needs, exactly as BuildKit's Dockerfile frontend would.
 //!
-//! (Crate docs with a runnable example: to be written by the owner of this crate.)
+//! Give [`analyze`] the text of a Dockerfile and the build's options (build args, target
+//! stage, target and build platforms) and get back an [`Analysis`]: the `# syntax=`
+//! frontend image, the stages, every image the build of the target pulls — from `FROM`,
+//! `COPY --from=<image>`, `RUN --mount=…,from=<image>` and the `ONBUILD` triggers of local
+//! stages — each with the platform it is resolved for, and BuildKit's lint warnings. When
+//! BuildKit would refuse the Dockerfile, [`analyze`] returns an [`Error`] with BuildKit's
+//! wording and the line.
+//!
+//! The crate does no I/O: it never reads files, talks to a registry or an engine.
+//!
+//! ```
+//! use dockerfile_froms::{analyze, AnalyzeOptions, Platform};
+//!
+//! let dockerfile = "\
+//! ARG GO_VERSION=1.22
+//! FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS build
+//! RUN --mount=type=cache,target=/root/.cache go build -o /app .
+//!
+//! FROM gcr.io/distroless/static
+//! COPY --from=build /app /app
+//! ";
+//! let options = AnalyzeOptions {
+//!     target_platform: Some(Platform::parse("linux/arm64")?),
+//!     build_platform: Platform::parse("linux/amd64")?,
+//!     ..AnalyzeOptions::default()
+//! };
+//! let analysis = analyze(dockerfile, &options)?;
+//! let needed: Vec<String> = analysis
+//!     .images
+//!     .iter()
+//!     .map(|image| format!("{} [{}]", image.reference, image.platform))
+//!     .collect();
+//! assert_eq!(
+//!     needed,
+//!     [
+//!         "docker.io/library/golang:1.22 [linux/amd64]",
+//!         "gcr.io/distroless/static:latest [linux/arm64]",
+//!     ]
+//! );
+//!
+//! // Errors carry BuildKit's message and the line.
+//! let error = analyze("FROM alpine\nCOPY --from=$X /a /b\n", &options).unwrap_err();
+//! assert_eq!(error.line(), Some(2));
+//! assert!(error.to_string().starts_with("variable expansion is not supported for --from"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! What is and is not knowable from the text: a base image's own `ONBUILD` triggers, its
+//! `ENV` (seen by expansions in later instructions) and its `WORKDIR` live in the image, so
+//! the analysis assumes none (BuildKit's default `PATH`, working directory `/`). Named build
+//! contexts (`--build-context`) are not modelled: every stage name and image reference is
+//! what it says.
 #![deny(missing_docs)]
 
+mod analysis;
+mod instructions;
+mod json;
+mod lint;
+mod parser;
 pub mod platform;
+mod rawlex;
 pub mod reference;
 pub(crate) mod shell;
+mod text;
 
 use std::collections::BTreeMap;
 
@@ -38,14 +96,20 @@ impl Default for AnalyzeOptions {
 }
 
 /// Everything the analysis found.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+///
+/// Serialises (with serde) to the JSON schema of `devbuild froms`:
+/// `{"syntax": ref|null, "stages": [{"name": n|null, "base": ref|stage name|"scratch",
+/// "platform": p|null}], "images": [{"ref", "platform", "origin", "line"}], "warnings": [..]}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Analysis {
     /// The `# syntax=` frontend image, normalised, if the Dockerfile names one.
     pub syntax: Option<ImageRef>,
     /// Every stage in file order (reachable or not).
     pub stages: Vec<Stage>,
-    /// Every external image the build of the target needs, deduplicated by (reference, platform),
-    /// in order of first appearance.
+    /// Every external image the build of the target needs, deduplicated by (reference, platform):
+    /// stage bases in file order, then images named by `COPY --from`/`RUN --mount` in file
+    /// order, then those that `ONBUILD` triggers add. Each keeps the origin and line of its
+    /// first appearance in that order.
     pub images: Vec<NeededImage>,
     /// Things BuildKit warns about (or lints) that do not stop the build.
     pub warnings: Vec<Warning>,
@@ -80,6 +144,7 @@ pub enum StageBase {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct NeededImage {
     /// The normalised reference (`docker.io/library/alpine:latest`).
+    #[serde(rename = "ref")]
     pub reference: ImageRef,
     /// The platform the image is resolved for.
     pub platform: Platform,
@@ -99,17 +164,77 @@ pub enum Origin {
     CopyFrom,
     /// `RUN --mount=…,from=<image>`.
     MountFrom,
-    /// An `ONBUILD` trigger of a local stage that a reachable stage derives from.
+    /// An `ONBUILD` trigger of a local stage that a reachable stage derives from
+    /// (the line is the `ONBUILD` instruction's).
     Onbuild,
 }
 
-/// A warning: something BuildKit reports without failing the build.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// A warning: something BuildKit reports without failing the build (its lint rules).
+///
+/// `Display` (and serde) give BuildKit's one-line form: `Rule: message (line N)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
     /// 1-based line, where the warning is about one.
     pub line: Option<usize>,
+    /// The lint rule (`StageNameCasing`, …), when the warning comes from one.
+    pub rule: Option<String>,
     /// The message, in BuildKit's words.
     pub message: String,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(rule) = &self.rule {
+            write!(f, "{rule}: ")?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(line) = self.line {
+            write!(f, " (line {line})")?;
+        }
+        Ok(())
+    }
+}
+
+impl serde::Serialize for Warning {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl serde::Serialize for Analysis {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+
+        #[derive(serde::Serialize)]
+        struct StageJson<'a> {
+            name: Option<&'a str>,
+            base: String,
+            platform: Option<&'a Platform>,
+        }
+        let stages: Vec<StageJson<'_>> = self
+            .stages
+            .iter()
+            .map(|stage| StageJson {
+                name: stage.name.as_deref(),
+                base: match &stage.base {
+                    StageBase::Image(reference) => reference.to_string(),
+                    StageBase::Scratch => "scratch".to_string(),
+                    StageBase::Stage(index) => self
+                        .stages
+                        .get(*index)
+                        .and_then(|s| s.name.clone())
+                        .unwrap_or_default(),
+                },
+                platform: stage.platform.as_ref(),
+            })
+            .collect();
+        let mut s = serializer.serialize_struct("Analysis", 4)?;
+        s.serialize_field("syntax", &self.syntax)?;
+        s.serialize_field("stages", &stages)?;
+        s.serialize_field("images", &self.images)?;
+        s.serialize_field("warnings", &self.warnings)?;
+        s.end()
+    }
 }
 
 /// Why a Dockerfile cannot be analysed. `Display` gives BuildKit's wording without the line;
@@ -130,9 +255,5 @@ impl Error {
 
 /// Analyse Dockerfile text for the given options.
 pub fn analyze(dockerfile: &str, options: &AnalyzeOptions) -> Result<Analysis, Error> {
-    let _ = (dockerfile, options);
-    Err(Error {
-        line: None,
-        message: "not yet implemented".into(),
-    })
+    analysis::analyze(dockerfile, options)
 }

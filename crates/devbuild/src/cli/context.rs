@@ -1,0 +1,247 @@
+//! `devbuild context`: what build context would be sent, why a path is or is not, and the tar.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use ctx_tar::{ContextSpec, Dockerfile, Explanation, Listing, MtimePolicy, Summary};
+
+use super::{fail, EXIT_FAILED, EXIT_USAGE};
+
+/// Arguments of `devbuild context`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The context directory.
+    #[arg(value_name = "CONTEXT", default_value = ".")]
+    context: PathBuf,
+    /// The Dockerfile (default: `CONTEXT/Dockerfile`); one outside the context is added to it
+    /// under a generated name.
+    #[arg(short = 'f', long = "file", value_name = "DOCKERFILE")]
+    file: Option<PathBuf>,
+    /// One line per entry, in tar order: `TYPE MODE SIZE PATH [-> TARGET]`.
+    #[arg(long, conflicts_with_all = ["json", "output", "explain"])]
+    list: bool,
+    /// One JSON object per entry, in tar order.
+    #[arg(long, conflicts_with_all = ["output", "explain"])]
+    json: bool,
+    /// Write the tar to FILE (`-`: standard output). Mtimes are clamped to SOURCE_DATE_EPOCH
+    /// when it is set.
+    #[arg(long, value_name = "FILE", conflicts_with = "explain")]
+    output: Option<PathBuf>,
+    /// For each path: sent or excluded, and the rule that decided.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    explain: Vec<String>,
+}
+
+/// Runs `devbuild context`.
+pub fn run(args: &Args) -> ExitCode {
+    let mut spec = ContextSpec::new(&args.context);
+    if let Some(file) = &args.file {
+        spec.dockerfile = Dockerfile::Path(file.clone());
+    }
+    let result = if !args.explain.is_empty() {
+        explain(&spec, &args.explain)
+    } else if let Some(output) = &args.output {
+        match MtimePolicy::from_env() {
+            Ok(policy) => {
+                spec.mtime = policy;
+                write_output(&spec, output)
+            }
+            Err(err) => Err(context_error(&err)),
+        }
+    } else {
+        match ctx_tar::list(&spec) {
+            Ok(listing) => {
+                print_listing(args, &listing);
+                Ok(())
+            }
+            Err(err) => Err(context_error(&err)),
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err((code, message)) => fail(code, message),
+    }
+}
+
+/// Bad input (the context, the Dockerfile, the ignore rules) is a usage error; anything that
+/// goes wrong while the tar is produced is a failure.
+fn context_error(err: &ctx_tar::Error) -> (u8, String) {
+    let code = match err {
+        ctx_tar::Error::Context { .. }
+        | ctx_tar::Error::Dockerfile { .. }
+        | ctx_tar::Error::Ignore { .. }
+        | ctx_tar::Error::SourceDateEpoch { .. } => EXIT_USAGE,
+        _ => EXIT_FAILED,
+    };
+    (code, err.to_string())
+}
+
+fn print_listing(args: &Args, listing: &Listing) {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.list {
+        for entry in &listing.entries {
+            let target = entry
+                .target
+                .as_deref()
+                .map(|t| format!(" -> {t}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "{:<8} {:04o} {:>12} {}{target}",
+                entry.kind.as_str(),
+                entry.mode,
+                entry.size,
+                entry.path
+            );
+        }
+    } else if args.json {
+        for entry in &listing.entries {
+            let line = serde_json::to_string(entry).expect("entries serialise");
+            let _ = writeln!(out, "{line}");
+        }
+    } else {
+        let _ = out.write_all(summary_text(&listing.summary, &args.context).as_bytes());
+    }
+    for warning in &listing.summary.warnings {
+        eprintln!("warning: {warning}");
+    }
+}
+
+/// A path relative to the context directory when it lies inside it (as given otherwise).
+fn relative_to_context(path: &Path, context: &Path) -> String {
+    let root = std::fs::canonicalize(context).unwrap_or_else(|_| context.to_path_buf());
+    path.strip_prefix(&root)
+        .or_else(|_| path.strip_prefix(context))
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// The default output: what would be sent, in a few lines.
+fn summary_text(summary: &Summary, context: &Path) -> String {
+    let mut text = format!("context:     {}\n", context.display());
+    if let Some(dockerfile) = &summary.dockerfile {
+        text.push_str(&format!("dockerfile:  {dockerfile}\n"));
+    }
+    let ignore = summary.ignore_file.as_ref().map_or_else(
+        || "none".to_string(),
+        |file| relative_to_context(file, context),
+    );
+    text.push_str(&format!("ignore file: {ignore}\n"));
+    text.push_str(&format!(
+        "sent:        {} entries, {} in files ({} as tar)\n",
+        summary.entries,
+        human_bytes(summary.bytes),
+        human_bytes(summary.archive_bytes)
+    ));
+    text.push_str(&format!("excluded:    {} paths\n", summary.excluded));
+    if !summary.top_dirs.is_empty() {
+        text.push_str("largest directories:\n");
+        for dir in &summary.top_dirs {
+            text.push_str(&format!("  {:>10}  {}\n", human_bytes(dir.bytes), dir.path));
+        }
+    }
+    text
+}
+
+/// Bytes as a person reads them: `512 B`, `1.5 KiB`, `12.0 MiB`.
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+fn explain(spec: &ContextSpec, paths: &[String]) -> Result<(), (u8, String)> {
+    let explanations = paths
+        .iter()
+        .map(|path| ctx_tar::explain(spec, path))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| context_error(&err))?;
+    let width = explanations
+        .iter()
+        .map(|e| e.path.chars().count())
+        .max()
+        .unwrap_or(0);
+    for explanation in &explanations {
+        let verdict = if explanation.excluded {
+            "excluded"
+        } else {
+            "sent"
+        };
+        println!(
+            "{verdict:<8}  {:<width$}  {}",
+            explanation.path,
+            reason(explanation, &spec.root)
+        );
+    }
+    Ok(())
+}
+
+/// The rule that decided, as `<ignore file>:<line>: <rule>`, or why no rule did.
+fn reason(explanation: &Explanation, context: &Path) -> String {
+    let rule = explanation.rule.as_ref().map(|rule| {
+        let file = explanation.ignore_file.as_ref().map_or_else(
+            || "ignore rules".to_string(),
+            |file| relative_to_context(file, context),
+        );
+        format!("{file}:{}: {}", rule.line, rule.text)
+    });
+    match (explanation.dockerfile, rule) {
+        (true, Some(rule)) => format!("the Dockerfile is always sent (despite {rule})"),
+        (true, None) => "the Dockerfile is always sent".to_string(),
+        (false, Some(rule)) => rule,
+        (false, None) => "no rule matches".to_string(),
+    }
+}
+
+/// Writes the tar to a file (through a temporary file renamed into place, so a failure leaves
+/// no half-written archive) or to standard output.
+fn write_output(spec: &ContextSpec, output: &Path) -> Result<(), (u8, String)> {
+    let summary = if output.as_os_str() == "-" {
+        let stdout = std::io::stdout();
+        if stdout.is_terminal() {
+            return Err((
+                EXIT_USAGE,
+                "refusing to write a tar to a terminal: redirect standard output or give --output FILE"
+                    .to_string(),
+            ));
+        }
+        ctx_tar::write_tar(spec, stdout.lock()).map_err(|err| context_error(&err))?
+    } else {
+        let dir = match output.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        let temp = tempfile::NamedTempFile::new_in(dir)
+            .map_err(|err| (EXIT_FAILED, format!("{}: {err}", output.display())))?;
+        let summary =
+            ctx_tar::write_tar(spec, temp.as_file()).map_err(|err| context_error(&err))?;
+        temp.persist(output)
+            .map_err(|err| (EXIT_FAILED, format!("{}: {}", output.display(), err.error)))?;
+        summary
+    };
+    for warning in &summary.warnings {
+        eprintln!("warning: {warning}");
+    }
+    eprintln!(
+        "wrote {} entries, {} as tar, to {}",
+        summary.entries,
+        human_bytes(summary.archive_bytes),
+        if output.as_os_str() == "-" {
+            "standard output".to_string()
+        } else {
+            output.display().to_string()
+        }
+    );
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! Command-line parsing and dispatch to one module per subcommand.
+
+mod context;
+mod froms;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit status for a failed operation (invalid Dockerfile, failed build).
+pub const EXIT_FAILED: u8 = 1;
+/// Exit status for bad usage or unreadable input.
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "devbuild",
+    version,
+    about = "Build container images through the Docker Engine API with BuildKit",
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show the stages of a Dockerfile and every external image its build needs.
+    Froms(froms::Args),
+    /// Show what build context would be sent (and why a path is or is not), or write its tar.
+    Context(context::Args),
+}
+
+/// Parses the command line and runs the subcommand.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help/version to stdout with success, usage errors to stderr.
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Command::Froms(args) => froms::run(&args),
+        Command::Context(args) => context::run(&args),
+    }
+}
+
+/// Prints `error: <message>` to stderr and gives the exit status.
+pub fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(code)
+}
+
+/// `--build-arg K=V` or `--build-arg K`: a value-less argument takes K from the environment, and
+/// is left out when the environment has no K, as the docker CLI does.
+pub fn parse_build_args(raw: &[String]) -> std::collections::BTreeMap<String, String> {
+    let mut args = std::collections::BTreeMap::new();
+    for item in raw {
+        match item.split_once('=') {
+            Some((key, value)) => {
+                args.insert(key.to_string(), value.to_string());
+            }
+            None => {
+                if let Ok(value) = std::env::var(item) {
+                    args.insert(item.clone(), value);
+                }
+            }
+        }
+    }
+    args
+}

@@ -1,0 +1,85 @@
+//! Support for the docker-backed tests: the private engines and registry that
+//! `cargo xtask engine up` starts, found through its env file.
+//!
+//! Each test runs once per engine (Docker Engine 20.10 and 26.1), through [`engine_test!`]:
+//!
+//! ```no_run
+//! devbuild_tests::engine_test! {
+//!     /// The engine answers `GET /_ping`.
+//!     fn engine_answers(engine) {
+//!         assert_eq!(engine.get("/_ping").status, 200);
+//!     }
+//! }
+//! ```
+//!
+//! The env file is `$DEVBUILD_TEST_ENV_FILE`, else `target/devbuild-engines/env` in the
+//! workspace. When it is missing or an engine does not answer, a test prints one
+//! `SKIPPED (no test engine …)` line and passes, except under CI (`CI` set, or
+//! `DEVBUILD_TEST_REQUIRE_ENGINE=1`, which `cargo xtask ci` sets), where it fails.
+//!
+//! Tests name what they create uniquely ([`Engine::unique_name`]) and remove it, also when
+//! they fail ([`ImageGuard`]). A test that needs the private image in its engine takes its
+//! own copy ([`Registry::copy_private_image`]) so that no other test sees it pulled.
+//! [`Engine::export_image`] gives an image's filesystem as a tar, through a container it
+//! removes again.
+
+#![deny(missing_docs)]
+
+mod base64;
+mod container;
+mod engine;
+mod env;
+pub mod http;
+mod registry;
+pub mod tar;
+
+pub use base64::{base64_standard, base64_url_safe};
+pub use engine::{Engine, ImageGuard, StreamOutcome};
+pub use env::{env_file_path, must_not_skip, TestEnv};
+pub use registry::Registry;
+
+/// The engine versions every docker-backed test runs against.
+pub const ENGINE_VERSIONS: [&str; 2] = ["20.10", "26.1"];
+
+/// Runs `test` against the engine `version` (`20.10` or `26.1`), or skips loudly (fails
+/// under CI) when that engine cannot be had.
+pub fn run_on(version: &str, test: impl FnOnce(&Engine)) {
+    match Engine::connect(version) {
+        Ok(engine) => test(&engine),
+        Err(why) => {
+            let message =
+                format!("no test engine {version}: {why}; run `cargo xtask engine up` to get one");
+            if must_not_skip() {
+                panic!("{message} (docker-backed tests never skip in CI)");
+            }
+            // Straight to the process's stderr, past the test harness's output capture.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "SKIPPED ({message})");
+        }
+    }
+}
+
+/// Defines tests that run once per engine: `fn name(engine) { … }` becomes a module
+/// `name` with the tests `engine_20_10` and `engine_26_1`, each given an `&Engine`.
+#[macro_export]
+macro_rules! engine_test {
+    ($($(#[$meta:meta])* fn $name:ident($engine:ident) $body:block)*) => {
+        $(
+            $(#[$meta])*
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #[test]
+                fn engine_20_10() {
+                    $crate::run_on("20.10", |$engine: &$crate::Engine| $body);
+                }
+
+                #[test]
+                fn engine_26_1() {
+                    $crate::run_on("26.1", |$engine: &$crate::Engine| $body);
+                }
+            }
+        )*
+    };
+}

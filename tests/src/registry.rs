@@ -1,0 +1,151 @@
+//! The test registry: its credentials, the `X-Registry-Auth` header in both encodings, and
+//! per-test copies of the private image.
+
+use crate::http::{send, Request, Response};
+use crate::{base64_standard, base64_url_safe};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+/// The registry `cargo xtask engine up` started (plain HTTP on 127.0.0.1, htpasswd auth).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Registry {
+    /// `127.0.0.1:<port>`.
+    pub address: String,
+    /// The username.
+    pub username: String,
+    /// The password; chosen so that [`Registry::x_registry_auth_standard`] holds `+` and `/`.
+    pub password: String,
+}
+
+/// The manifest types the private image may have been pushed as.
+const MANIFEST_TYPES: &str = "application/vnd.docker.distribution.manifest.v2+json, \
+                              application/vnd.oci.image.manifest.v1+json";
+
+impl Registry {
+    /// The auth JSON the docker CLI sends: `{"username":…,"password":…,"serveraddress":…}`.
+    /// Keys in this order, compact (`json!` would sort the keys).
+    pub fn auth_json(&self) -> String {
+        let quote = |s: &str| serde_json::Value::from(s).to_string();
+        format!(
+            r#"{{"username":{},"password":{},"serveraddress":{}}}"#,
+            quote(&self.username),
+            quote(&self.password),
+            quote(&self.address)
+        )
+    }
+
+    /// `X-Registry-Auth` as the engine decodes it: URL-safe base64 of [`Self::auth_json`].
+    pub fn x_registry_auth(&self) -> String {
+        base64_url_safe(self.auth_json().as_bytes())
+    }
+
+    /// `X-Registry-Auth` encoded wrongly, with standard base64 (what bollard 0.21 sends).
+    pub fn x_registry_auth_standard(&self) -> String {
+        base64_standard(self.auth_json().as_bytes())
+    }
+
+    /// One request to the registry's own API, with basic authentication.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: Vec<(&str, String)>,
+        body: Option<&[u8]>,
+    ) -> Response {
+        let mut stream = TcpStream::connect(&self.address)
+            .unwrap_or_else(|e| panic!("cannot connect to the registry {}: {e}", self.address));
+        stream.set_read_timeout(Some(Duration::from_secs(60))).ok();
+        let mut headers = headers;
+        let credentials = format!("{}:{}", self.username, self.password);
+        headers.push((
+            "Authorization",
+            format!("Basic {}", base64_standard(credentials.as_bytes())),
+        ));
+        let request = Request {
+            method,
+            path,
+            headers,
+            body,
+        };
+        send(&mut stream, &self.address, &request)
+            .unwrap_or_else(|e| panic!("{method} {path} on the registry: {e}"))
+    }
+
+    /// Tags `image` (`<address>/<repository>:<tag>`, in this registry) again under a tag
+    /// unique to this process, by copying its manifest, and returns the new reference.
+    /// Tests that pull the private image pull such a copy, so the shared one never becomes
+    /// local to an engine.
+    pub fn copy_private_image(&self, image: &str) -> String {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let (repository, tag) = self.split(image);
+        let manifest = self.request(
+            "GET",
+            &format!("/v2/{repository}/manifests/{tag}"),
+            vec![("Accept", MANIFEST_TYPES.to_string())],
+            None,
+        );
+        assert_eq!(
+            manifest.status,
+            200,
+            "GET manifest of {image}: {}",
+            manifest.text()
+        );
+        let content_type = manifest
+            .header("content-type")
+            .expect("the manifest has a Content-Type")
+            .to_string();
+        let new_tag = format!(
+            "t-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let put = self.request(
+            "PUT",
+            &format!("/v2/{repository}/manifests/{new_tag}"),
+            vec![("Content-Type", content_type)],
+            Some(&manifest.body),
+        );
+        assert_eq!(
+            put.status,
+            201,
+            "PUT manifest {repository}:{new_tag}: {}",
+            put.text()
+        );
+        format!("{}/{repository}:{new_tag}", self.address)
+    }
+
+    fn split<'a>(&self, image: &'a str) -> (&'a str, &'a str) {
+        image
+            .strip_prefix(&format!("{}/", self.address))
+            .and_then(|rest| rest.rsplit_once(':'))
+            .unwrap_or_else(|| panic!("{image} is not a tagged image in {}", self.address))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_json_is_what_the_docker_cli_sends() {
+        let registry = Registry {
+            address: "127.0.0.1:40000".into(),
+            username: "devbuild".into(),
+            password: "devbuild-~~~?".into(),
+        };
+        assert_eq!(
+            registry.auth_json(),
+            r#"{"username":"devbuild","password":"devbuild-~~~?","serveraddress":"127.0.0.1:40000"}"#
+        );
+        let standard = registry.x_registry_auth_standard();
+        assert!(
+            standard.contains('+') && standard.contains('/'),
+            "{standard}"
+        );
+        assert_eq!(
+            registry.x_registry_auth(),
+            standard.replace('+', "-").replace('/', "_")
+        );
+    }
+}
