@@ -17,9 +17,11 @@ use crate::{archive, plan, ContextSpec, Error, Summary};
 pub const CHUNK_SIZE: usize = 64 * 1024;
 /// Chunks that may wait in the channel for the consumer.
 pub const CHANNEL_CHUNKS: usize = 8;
-/// The most tar bytes ever held between producer and consumer: the chunks in the channel
-/// plus the one being filled (or waiting to be sent).
-pub const BUFFER_BOUND: usize = (CHANNEL_CHUNKS + 1) * CHUNK_SIZE;
+/// The most tar bytes ever held between producer and consumer: the chunks in the channel,
+/// the one being filled (or waiting to be sent), and the one just received, which the
+/// consumer's side accounts for only after the channel has freed its slot (so the
+/// producer may already be filling the next one).
+pub const BUFFER_BOUND: usize = (CHANNEL_CHUNKS + 2) * CHUNK_SIZE;
 
 /// Starts producing the tar of `spec` and returns it as a stream of chunks.
 ///

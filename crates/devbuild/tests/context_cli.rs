@@ -1,5 +1,8 @@
 //! Snapshot tests of `devbuild context` on a fixture tree, run through the real binary.
 
+mod common;
+
+use common::transcript;
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
@@ -41,19 +44,6 @@ fn devbuild(dir: &Path, args: &[&str]) -> Output {
         .env_remove("SOURCE_DATE_EPOCH")
         .output()
         .expect("devbuild runs")
-}
-
-/// stdout, stderr and the exit status as one text, for snapshots.
-fn transcript(output: &Output) -> String {
-    format!(
-        "status: {}\n--- stdout\n{}--- stderr\n{}",
-        output
-            .status
-            .code()
-            .map_or("signal".to_string(), |c| c.to_string()),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 #[test]

@@ -1,5 +1,8 @@
 //! Snapshot tests of `devbuild froms` on real-world Dockerfiles, run through the real binary.
 
+mod common;
+
+use common::transcript;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -26,19 +29,6 @@ fn devbuild(args: &[&str], envs: &[(&str, &str)], stdin: &str) -> Output {
         .write_all(stdin.as_bytes())
         .expect("stdin is written");
     child.wait_with_output().expect("devbuild finishes")
-}
-
-/// stdout, stderr and the exit status as one text, for snapshots.
-fn transcript(output: &Output) -> String {
-    format!(
-        "status: {}\n--- stdout\n{}--- stderr\n{}",
-        output
-            .status
-            .code()
-            .map_or("signal".to_string(), |c| c.to_string()),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 #[test]
