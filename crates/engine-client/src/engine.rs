@@ -1,0 +1,1136 @@
+//! Talking to the engine: connect and negotiate the API version, inspect, pull with
+//! credentials, pre-pull concurrently, and build with BuildKit without a session.
+//!
+//! bollard provides the transports (unix socket, TCP, TLS, SSH) and connection
+//! handling. Requests are written here and responses decoded here, because bollard
+//! 0.21's typed calls fall into these pitfalls (each has a test):
+//!
+//! - Its build stream decodes each line into a type whose `aux` must be an image id;
+//!   the first `moby.buildkit.trace` line (base64 text) fails and ends the stream.
+//!   Here the raw lines go to [`BuildDecoder`].
+//! - It encodes `X-Registry-Auth` with standard base64; the engine decodes URL-safe
+//!   base64 and silently drops what it cannot read. Here the header is
+//!   [`RegistryAuth::header_value`].
+//! - It joins the request path onto `/v1.xx` as an absolute path, which drops the
+//!   API version prefix, so the engine answers with whatever its newest API does.
+//!   Here every request carries the negotiated `/v1.xx` prefix.
+//! - Its line decoder reports "bytes remaining on stream" when the last message has
+//!   no line ending, ending a successful stream with an error. Here a last line
+//!   without an ending is decoded like any other.
+//! - One timeout (120 s by default) covers a request until the response starts,
+//!   including the whole upload of a build context. Here short calls keep
+//!   [`ConnectOptions::timeout`], and builds and pulls have none (a lost connection
+//!   still ends them with an error).
+//! - The `buildkit` feature forces a BuildKit session (and ~60 crates); it is not used.
+//!
+//! The one place bollard is bent to this: a request is sent through a public call with
+//! a fixed, bodiless request (`export_image`, whose response body bollard hands back
+//! raw), which a one-shot request modifier rewrites into the real method, path,
+//! headers and body before it leaves.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bollard::Docker;
+use bytes::Bytes;
+use futures_util::stream::{self, Stream, StreamExt};
+use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use http::Method;
+use serde::Deserialize;
+
+use crate::credentials::{registry_of, DockerConfig, RegistryAuth};
+use crate::endpoint::{Endpoint, EndpointEnv, EndpointError};
+use crate::events::{BuildEvent, PullOutcome};
+use crate::progress::{BuildDecoder, StepFailure};
+
+/// The body type bollard's requests carry.
+trait BodyOf {
+    type Body;
+}
+impl<B> BodyOf for http::Request<B> {
+    type Body = B;
+}
+type Body = <bollard::BollardRequest as BodyOf>::Body;
+
+type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, bollard::errors::Error>> + Send>>;
+
+/// An Engine API version, `major.minor`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ApiVersion {
+    /// The major version (1).
+    pub major: u32,
+    /// The minor version.
+    pub minor: u32,
+}
+
+impl ApiVersion {
+    /// The oldest API that builds with BuildKit (`version=2`): Docker Engine 18.09.
+    pub const MIN_BUILDKIT: ApiVersion = ApiVersion {
+        major: 1,
+        minor: 39,
+    };
+    /// The newest API this crate speaks; newer engines are spoken to in this version.
+    pub const MAX: ApiVersion = ApiVersion {
+        major: 1,
+        minor: 47,
+    };
+
+    /// Parses `1.41`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (major, minor) = text.trim().split_once('.')?;
+        Some(Self {
+            major: major.parse().ok()?,
+            minor: minor.parse().ok()?,
+        })
+    }
+}
+
+impl fmt::Display for ApiVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// How to connect.
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    /// The timeout of short calls (version, inspect). Builds and pulls have none.
+    pub timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// A build failed: the engine's message, and the step that failed when BuildKit said
+/// which.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildFailure {
+    /// The engine's error message.
+    pub message: String,
+    /// The failing step, its error and its last log lines.
+    pub step: Option<StepFailure>,
+}
+
+impl fmt::Display for BuildFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.step {
+            Some(step) => {
+                write!(
+                    f,
+                    "build failed at step #{} {}: {}",
+                    step.step, step.name, step.error
+                )?;
+                if !step.last_logs.is_empty() {
+                    f.write_str("\nlast lines of its log:")?;
+                    for line in &step.last_logs {
+                        write!(f, "\n  {line}")?;
+                    }
+                }
+                if !self.message.is_empty() && !step.error.contains(&self.message) {
+                    write!(f, "\n{}", self.message)?;
+                }
+                Ok(())
+            }
+            None => write!(f, "build failed: {}", self.message),
+        }
+    }
+}
+
+/// An error talking to the engine.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct EngineError(#[from] Kind);
+
+#[derive(Debug, thiserror::Error)]
+enum Kind {
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    #[error("cannot reach the Docker Engine at {host} ({chosen}): {reason}; {hint}")]
+    Unreachable {
+        host: String,
+        chosen: String,
+        reason: String,
+        hint: &'static str,
+    },
+    #[error("cannot use the Docker Engine at {host} ({chosen}): {reason}")]
+    Unsupported {
+        host: String,
+        chosen: String,
+        reason: String,
+    },
+    #[error(
+        "the Docker Engine at {host} speaks API {version}, older than {min} which BuildKit builds \
+         need (Docker Engine 18.09 or newer); upgrade the engine"
+    )]
+    ApiTooOld {
+        host: String,
+        version: ApiVersion,
+        min: ApiVersion,
+    },
+    #[error("{what}: the engine answered {status}: {message}")]
+    Refused {
+        what: String,
+        status: u16,
+        message: String,
+    },
+    #[error("build: the build context could not be sent: {reason}")]
+    Context { reason: String },
+    #[error("{what}: the connection to the engine was lost: {reason}")]
+    Disconnected { what: String, reason: String },
+    #[error("{what}: no answer from the engine within {seconds} s")]
+    Timeout { what: String, seconds: u64 },
+    #[error("{what}: the engine's answer cannot be read: {reason}")]
+    BadAnswer { what: String, reason: String },
+    #[error("{what}: the engine ended its answer without a result")]
+    Incomplete { what: String },
+    #[error("{0}")]
+    BuildFailed(BuildFailure),
+}
+
+impl EngineError {
+    /// The build's failure, when this error is one.
+    pub fn build_failure(&self) -> Option<&BuildFailure> {
+        match &self.0 {
+            Kind::BuildFailed(failure) => Some(failure),
+            _ => None,
+        }
+    }
+
+    /// Whether the engine could not be reached at all.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self.0, Kind::Unreachable { .. })
+    }
+}
+
+impl From<EndpointError> for EngineError {
+    fn from(e: EndpointError) -> Self {
+        Kind::Endpoint(e).into()
+    }
+}
+
+/// What a short call's failure becomes.
+fn call_error(what: &str, timeout: Duration, error: bollard::errors::Error) -> EngineError {
+    use bollard::errors::Error as E;
+    match error {
+        E::DockerResponseServerError {
+            status_code,
+            message,
+        } => Kind::Refused {
+            what: what.to_owned(),
+            status: status_code,
+            message,
+        },
+        E::RequestTimeoutError => Kind::Timeout {
+            what: what.to_owned(),
+            seconds: timeout.as_secs(),
+        },
+        other => Kind::Disconnected {
+            what: what.to_owned(),
+            reason: other.to_string(),
+        },
+    }
+    .into()
+}
+
+/// A connected engine whose API version has been negotiated.
+#[derive(Clone)]
+pub struct Engine {
+    short: Docker,
+    long: Docker,
+    timeout: Duration,
+    api: ApiVersion,
+    server_version: String,
+    endpoint: Endpoint,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("endpoint", &self.endpoint)
+            .field("api", &self.api)
+            .field("server_version", &self.server_version)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+struct VersionAnswer {
+    #[serde(rename = "ApiVersion")]
+    api_version: String,
+    #[serde(rename = "Version", default)]
+    version: String,
+}
+
+/// What an image in the engine's store is.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct ImageInfo {
+    /// Its id (`sha256:…`).
+    #[serde(rename = "Id")]
+    pub id: String,
+    /// Its operating system (`linux`).
+    #[serde(rename = "Os", default)]
+    pub os: String,
+    /// Its architecture (`amd64`).
+    #[serde(rename = "Architecture", default)]
+    pub architecture: String,
+    /// Its architecture variant (`v8`), if any.
+    #[serde(rename = "Variant", default)]
+    pub variant: Option<String>,
+}
+
+impl ImageInfo {
+    /// Whether the image is for `platform` (`os/arch[/variant]`); `None` matches any.
+    pub fn matches(&self, platform: Option<&str>) -> bool {
+        let Some(platform) = platform else {
+            return true;
+        };
+        let mut parts = platform.split('/');
+        let os = parts.next().unwrap_or_default();
+        let arch = parts.next();
+        let variant = parts.next();
+        os == self.os
+            && arch.is_none_or(|a| a == self.architecture)
+            && match (variant, self.variant.as_deref()) {
+                (Some(want), Some(have)) => want == have,
+                _ => true,
+            }
+    }
+}
+
+/// An image a build needs, for a platform.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageNeed {
+    /// The reference (`docker.io/library/alpine:3.20`, `alpine`, `host/x@sha256:…`).
+    pub image: String,
+    /// The platform (`linux/amd64`), if not the engine's own.
+    pub platform: Option<String>,
+}
+
+/// How to pre-pull.
+#[derive(Clone, Debug)]
+pub struct PrepullOptions {
+    /// How many pulls run at once.
+    pub concurrency: usize,
+    /// Pull even images that are present (`--pull`: BuildKit cannot pull with
+    /// credentials without a session, so a fresh pull happens before the build).
+    pub always_pull: bool,
+}
+
+impl Default for PrepullOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 4,
+            always_pull: false,
+        }
+    }
+}
+
+/// What to build. The context itself is the body given to [`Engine::build`].
+#[derive(Clone, Debug, Default)]
+pub struct BuildOptions {
+    /// The Dockerfile's path inside the context (default `Dockerfile`).
+    pub dockerfile: Option<String>,
+    /// Names to tag the image with.
+    pub tags: Vec<String>,
+    /// `--build-arg`s.
+    pub build_args: BTreeMap<String, String>,
+    /// The stage to build.
+    pub target: Option<String>,
+    /// The platform to build for.
+    pub platform: Option<String>,
+    /// Labels to add to the image.
+    pub labels: BTreeMap<String, String>,
+    /// Do not use the build cache.
+    pub no_cache: bool,
+}
+
+impl BuildOptions {
+    /// The query string of `POST /build`.
+    pub fn query(&self) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query.append_pair("version", "2");
+        if let Some(dockerfile) = &self.dockerfile {
+            query.append_pair("dockerfile", dockerfile);
+        }
+        for tag in &self.tags {
+            query.append_pair("t", tag);
+        }
+        if !self.build_args.is_empty() {
+            let json = serde_json::to_string(&self.build_args).expect("a map of strings");
+            query.append_pair("buildargs", &json);
+        }
+        if !self.labels.is_empty() {
+            let json = serde_json::to_string(&self.labels).expect("a map of strings");
+            query.append_pair("labels", &json);
+        }
+        if let Some(target) = &self.target {
+            query.append_pair("target", target);
+        }
+        if let Some(platform) = &self.platform {
+            query.append_pair("platform", platform);
+        }
+        if self.no_cache {
+            query.append_pair("nocache", "1");
+        }
+        query.finish()
+    }
+}
+
+/// Splits a reference into what `POST /images/create` takes: the name, and always an
+/// explicit tag or digest (`latest` when there is neither), so that a pull never
+/// fetches every tag of a repository.
+///
+/// ```
+/// use engine_client::engine::pull_target;
+/// assert_eq!(pull_target("alpine"), ("alpine", "latest"));
+/// assert_eq!(pull_target("localhost:5000/app:1"), ("localhost:5000/app", "1"));
+/// assert_eq!(pull_target("a/b:1@sha256:00"), ("a/b", "sha256:00"));
+/// ```
+pub fn pull_target(reference: &str) -> (&str, &str) {
+    if let Some((name, digest)) = reference.split_once('@') {
+        let name = strip_tag(name).0;
+        return (name, digest);
+    }
+    match strip_tag(reference) {
+        (name, Some(tag)) => (name, tag),
+        (name, None) => (name, "latest"),
+    }
+}
+
+fn strip_tag(reference: &str) -> (&str, Option<&str>) {
+    let last_slash = reference.rfind('/').map_or(0, |i| i + 1);
+    match reference[last_slash..].rfind(':') {
+        Some(i) => (
+            &reference[..last_slash + i],
+            Some(&reference[last_slash + i + 1..]),
+        ),
+        None => (reference, None),
+    }
+}
+
+fn open_transport(endpoint: &Endpoint, timeout: Duration) -> Result<Docker, EngineError> {
+    let secs = timeout.as_secs().max(1);
+    let version = bollard::API_DEFAULT_VERSION;
+    let host = endpoint.host.as_str();
+    let unsupported = |reason: String| -> EngineError {
+        Kind::Unsupported {
+            host: host.to_owned(),
+            chosen: endpoint.source.to_string(),
+            reason,
+        }
+        .into()
+    };
+    let unreachable = |reason: String| -> EngineError {
+        Kind::Unreachable {
+            host: host.to_owned(),
+            chosen: endpoint.source.to_string(),
+            reason,
+            hint: endpoint.source.hint(),
+        }
+        .into()
+    };
+    let scheme = host.split_once("://").map_or("", |(s, _)| s);
+    let result = match (scheme, &endpoint.tls) {
+        ("unix", _) => Docker::connect_with_unix(host, secs, version),
+        ("tcp", None) => Docker::connect_with_http(host, secs, version),
+        ("tcp", Some(tls)) => return connect_tls(endpoint, tls, secs, &unsupported),
+        ("ssh", _) => return connect_ssh(host, secs, &unsupported),
+        _ => {
+            return Err(unsupported(format!(
+                "{scheme}:// endpoints are not supported"
+            )))
+        }
+    };
+    result.map_err(|e| match e {
+        bollard::errors::Error::SocketNotFoundError(path) => {
+            unreachable(format!("there is no socket at {path}"))
+        }
+        other => unreachable(other.to_string()),
+    })
+}
+
+#[cfg(feature = "tls")]
+fn connect_tls(
+    endpoint: &Endpoint,
+    tls: &crate::endpoint::TlsFiles,
+    secs: u64,
+    unsupported: &dyn Fn(String) -> EngineError,
+) -> Result<Docker, EngineError> {
+    let (Some(ca), Some(cert), Some(key), true) = (&tls.ca, &tls.cert, &tls.key, tls.verify) else {
+        return Err(unsupported(
+            "TLS needs ca.pem, cert.pem and key.pem, with verification".to_owned(),
+        ));
+    };
+    Docker::connect_with_ssl(
+        &endpoint.host,
+        key,
+        cert,
+        ca,
+        secs,
+        bollard::API_DEFAULT_VERSION,
+    )
+    .map_err(|e| unsupported(format!("TLS setup failed: {e}")))
+}
+
+#[cfg(not(feature = "tls"))]
+fn connect_tls(
+    _endpoint: &Endpoint,
+    _tls: &crate::endpoint::TlsFiles,
+    _secs: u64,
+    unsupported: &dyn Fn(String) -> EngineError,
+) -> Result<Docker, EngineError> {
+    Err(unsupported(
+        "TLS endpoints need engine-client's `tls` feature".to_owned(),
+    ))
+}
+
+#[cfg(feature = "ssh")]
+fn connect_ssh(
+    host: &str,
+    secs: u64,
+    unsupported: &dyn Fn(String) -> EngineError,
+) -> Result<Docker, EngineError> {
+    Docker::connect_with_ssh(host, secs, bollard::API_DEFAULT_VERSION, None)
+        .map_err(|e| unsupported(format!("SSH setup failed: {e}")))
+}
+
+#[cfg(not(feature = "ssh"))]
+fn connect_ssh(
+    _host: &str,
+    _secs: u64,
+    unsupported: &dyn Fn(String) -> EngineError,
+) -> Result<Docker, EngineError> {
+    Err(unsupported(
+        "ssh:// endpoints need engine-client's `ssh` feature".to_owned(),
+    ))
+}
+
+/// The transports for short calls (with the configured timeout) and for builds and
+/// pulls (without one: tokio treats a deadline past the end of time as none).
+fn transports(
+    endpoint: &Endpoint,
+    options: &ConnectOptions,
+) -> Result<(Docker, Docker), EngineError> {
+    let short = open_transport(endpoint, options.timeout)?;
+    let long = short.clone().with_timeout(LONG_CALL_TIMEOUT);
+    Ok((short, long))
+}
+
+/// The timeout of builds and pulls: none, in effect.
+const LONG_CALL_TIMEOUT: Duration = Duration::from_secs(u64::MAX);
+
+impl Engine {
+    /// Connects to the engine the docker CLI would use (see [`crate::endpoint`]).
+    pub async fn connect_from_env() -> Result<Engine, EngineError> {
+        let endpoint = crate::endpoint::resolve(&EndpointEnv::from_process())?;
+        Self::connect(endpoint, &ConnectOptions::default()).await
+    }
+
+    /// Connects to an endpoint and negotiates the API version: the engine's, at most
+    /// [`ApiVersion::MAX`]. An engine that does not answer, or whose API is older than
+    /// [`ApiVersion::MIN_BUILDKIT`], is an error that says where it was and how it
+    /// was chosen.
+    pub async fn connect(
+        endpoint: Endpoint,
+        options: &ConnectOptions,
+    ) -> Result<Engine, EngineError> {
+        let (short, long) = transports(&endpoint, options)?;
+        let mut engine = Engine {
+            short,
+            long,
+            timeout: options.timeout,
+            api: ApiVersion::MIN_BUILDKIT,
+            server_version: String::new(),
+            endpoint,
+        };
+        let body = engine
+            .call(Method::GET, "/version", false)
+            .await
+            .map_err(|e| match e.0 {
+                Kind::Disconnected { reason, .. } => Kind::Unreachable {
+                    host: engine.endpoint.host.clone(),
+                    chosen: engine.endpoint.source.to_string(),
+                    reason,
+                    hint: engine.endpoint.source.hint(),
+                }
+                .into(),
+                Kind::Timeout { seconds, .. } => {
+                    let reason = format!("no answer within {seconds} s");
+                    Kind::Unreachable {
+                        host: engine.endpoint.host.clone(),
+                        chosen: engine.endpoint.source.to_string(),
+                        reason,
+                        hint: engine.endpoint.source.hint(),
+                    }
+                    .into()
+                }
+                other => EngineError(other),
+            })?;
+        let answer: VersionAnswer = serde_json::from_slice(&body).map_err(|e| Kind::BadAnswer {
+            what: "GET /version".to_owned(),
+            reason: e.to_string(),
+        })?;
+        let version = ApiVersion::parse(&answer.api_version).ok_or_else(|| Kind::BadAnswer {
+            what: "GET /version".to_owned(),
+            reason: format!("API version \"{}\"", answer.api_version),
+        })?;
+        if version < ApiVersion::MIN_BUILDKIT {
+            return Err(Kind::ApiTooOld {
+                host: engine.endpoint.host.clone(),
+                version,
+                min: ApiVersion::MIN_BUILDKIT,
+            }
+            .into());
+        }
+        engine.api = version.min(ApiVersion::MAX);
+        engine.server_version = answer.version;
+        Ok(engine)
+    }
+
+    /// The API version requests are made in.
+    pub fn api_version(&self) -> ApiVersion {
+        self.api
+    }
+
+    /// The engine's own version (`26.1.5`).
+    pub fn server_version(&self) -> &str {
+        &self.server_version
+    }
+
+    /// Where the engine is, and how that was chosen.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Sends a request and returns the raw response body. `path` includes any query;
+    /// `versioned` puts the negotiated `/v1.xx` before it.
+    fn send(
+        &self,
+        long: bool,
+        method: Method,
+        path: &str,
+        versioned: bool,
+        headers: Vec<(HeaderName, HeaderValue)>,
+        body: Body,
+    ) -> ByteStream {
+        let path_and_query = if versioned {
+            format!("/v{}{path}", self.api)
+        } else {
+            path.to_owned()
+        };
+        let path_and_query: http::uri::PathAndQuery = match path_and_query.parse() {
+            Ok(p) => p,
+            Err(e) => {
+                let error = bollard::errors::Error::DockerResponseServerError {
+                    status_code: 400,
+                    message: format!("not a valid request path: {e}"),
+                };
+                return Box::pin(stream::once(async move { Err(error) }));
+            }
+        };
+        let slot = Mutex::new(Some((method, path_and_query, headers, body)));
+        let docker = if long { &self.long } else { &self.short };
+        let docker = docker.clone().with_request_modifier(move |mut request| {
+            // bollard calls the modifier once per request, and this client sends one.
+            let Some((method, path_and_query, headers, body)) =
+                slot.lock().unwrap_or_else(|e| e.into_inner()).take()
+            else {
+                return request;
+            };
+            let mut parts = request.uri().clone().into_parts();
+            parts.path_and_query = Some(path_and_query);
+            if let Ok(uri) = http::Uri::from_parts(parts) {
+                *request.uri_mut() = uri;
+            }
+            *request.method_mut() = method;
+            for (name, value) in headers {
+                request.headers_mut().insert(name, value);
+            }
+            *request.body_mut() = body;
+            request
+        });
+        Box::pin(docker.export_image("engine-client-request"))
+    }
+
+    /// A short call: the whole body.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        versioned: bool,
+    ) -> Result<Vec<u8>, EngineError> {
+        let what = format!("{method} {path}");
+        let mut body = self.send(
+            false,
+            method,
+            path,
+            versioned,
+            Vec::new(),
+            bollard::body_full(Bytes::new()),
+        );
+        let mut bytes = Vec::new();
+        while let Some(chunk) = body.next().await {
+            bytes.extend_from_slice(&chunk.map_err(|e| call_error(&what, self.timeout, e))?);
+        }
+        Ok(bytes)
+    }
+
+    /// Inspects an image in the engine's store; `None` when it is not there.
+    pub async fn inspect_image(&self, reference: &str) -> Result<Option<ImageInfo>, EngineError> {
+        let path = format!("/images/{}/json", escape_path(reference));
+        match self.call(Method::GET, &path, true).await {
+            Ok(body) => serde_json::from_slice(&body).map(Some).map_err(|e| {
+                Kind::BadAnswer {
+                    what: format!("GET {path}"),
+                    reason: e.to_string(),
+                }
+                .into()
+            }),
+            Err(EngineError(Kind::Refused { status: 404, .. })) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Pulls one image, by explicit tag or digest, with `auth` for its registry.
+    /// Yields the engine's progress as [`BuildEvent::PullProgress`], then one
+    /// [`BuildEvent::ImageReady`] that says whether it was pulled or why not.
+    pub fn pull(
+        &self,
+        need: ImageNeed,
+        auth: Option<&RegistryAuth>,
+    ) -> impl Stream<Item = BuildEvent> + Send + 'static {
+        let (name, tag) = pull_target(&need.image);
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query.append_pair("fromImage", name).append_pair("tag", tag);
+        if let Some(platform) = &need.platform {
+            query.append_pair("platform", platform);
+        }
+        let path = format!("/images/create?{}", query.finish());
+        let mut headers = Vec::new();
+        if let Some(auth) = auth {
+            if let Ok(value) = HeaderValue::from_str(auth.header_value().expose()) {
+                let mut value = value;
+                value.set_sensitive(true);
+                headers.push((HeaderName::from_static("x-registry-auth"), value));
+            }
+        }
+        let body = self.send(
+            true,
+            Method::POST,
+            &path,
+            true,
+            headers,
+            bollard::body_full(Bytes::new()),
+        );
+        let state = PullState {
+            body,
+            lines: LineBuffer::default(),
+            pending: VecDeque::new(),
+            need,
+            failure: None,
+            done: false,
+        };
+        stream::unfold(state, |mut state| async move {
+            loop {
+                if let Some(event) = state.pending.pop_front() {
+                    return Some((event, state));
+                }
+                if state.done {
+                    return None;
+                }
+                match state.body.next().await {
+                    Some(Ok(chunk)) => {
+                        for line in state.lines.push(&chunk) {
+                            state.line(&line);
+                        }
+                    }
+                    Some(Err(e)) => {
+                        let reason = match e {
+                            bollard::errors::Error::DockerResponseServerError {
+                                message, ..
+                            } => message,
+                            other => format!("the connection to the engine was lost: {other}"),
+                        };
+                        state.failure.get_or_insert(reason);
+                        state.finish();
+                    }
+                    None => {
+                        if let Some(line) = state.lines.rest() {
+                            state.line(&line);
+                        }
+                        state.finish();
+                    }
+                }
+            }
+        })
+    }
+
+    /// Makes sure every needed image is in the engine's store for its platform:
+    /// inspects it, and pulls what is absent (or everything, with
+    /// [`PrepullOptions::always_pull`]) with the credentials for its registry, at most
+    /// [`PrepullOptions::concurrency`] at a time. Each image ends with one
+    /// [`BuildEvent::ImageReady`]: present, pulled, or failed with the reason. A failure
+    /// is not an error: the build goes on, and its own error tells the story.
+    pub fn prepull(
+        &self,
+        needs: Vec<ImageNeed>,
+        credentials: Arc<DockerConfig>,
+        options: &PrepullOptions,
+    ) -> impl Stream<Item = BuildEvent> + Send + 'static {
+        let engine = self.clone();
+        let always_pull = options.always_pull;
+        stream::iter(needs)
+            .map(move |need| {
+                engine
+                    .clone()
+                    .prepare(need, credentials.clone(), always_pull)
+            })
+            .flatten_unordered(options.concurrency.max(1))
+    }
+
+    fn prepare(
+        self,
+        need: ImageNeed,
+        credentials: Arc<DockerConfig>,
+        always_pull: bool,
+    ) -> stream::BoxStream<'static, BuildEvent> {
+        stream::once(async move {
+            if !always_pull {
+                if let Ok(Some(info)) = self.inspect_image(&need.image).await {
+                    if info.matches(need.platform.as_deref()) {
+                        let ready = BuildEvent::ImageReady {
+                            image: need.image,
+                            platform: need.platform,
+                            outcome: PullOutcome::Present,
+                        };
+                        return stream::iter([ready]).left_stream();
+                    }
+                }
+            }
+            let registry = registry_of(&need.image).to_owned();
+            let lookup =
+                tokio::task::spawn_blocking(move || credentials.credentials_for(&registry)).await;
+            let auth = match lookup {
+                Ok(Ok(auth)) => auth,
+                Ok(Err(e)) => return failed(need, e.to_string()).left_stream(),
+                Err(e) => {
+                    return failed(need, format!("credential lookup failed: {e}")).left_stream()
+                }
+            };
+            self.pull(need, auth.as_ref()).right_stream()
+        })
+        .flatten()
+        .boxed()
+    }
+
+    /// Builds with BuildKit (`POST /build?version=2`), no session: `context` is the
+    /// build context as a tar, streamed as the request body and never held whole.
+    ///
+    /// Every message of the response becomes a [`BuildEvent`]. A successful build
+    /// yields [`BuildEvent::ImageId`] and no error; otherwise the last item is an
+    /// error: the failing step with BuildKit's message and its last log lines, the
+    /// engine's refusal, or the lost connection. Dropping the stream closes the connection, and the engine
+    /// stops the build.
+    pub fn build<S>(
+        &self,
+        options: &BuildOptions,
+        context: S,
+    ) -> impl Stream<Item = Result<BuildEvent, EngineError>> + Send + 'static
+    where
+        S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+    {
+        let path = format!("/build?{}", options.query());
+        let headers = vec![(CONTENT_TYPE, HeaderValue::from_static("application/x-tar"))];
+        // The transport reports a failing body as a failed request; keep the reason.
+        let context_error = Arc::new(Mutex::new(None));
+        let recorder = context_error.clone();
+        let context = context.inspect(move |item| {
+            if let Err(e) = item {
+                let mut slot = recorder.lock().unwrap_or_else(|e| e.into_inner());
+                slot.get_or_insert_with(|| e.to_string());
+            }
+        });
+        let body = self.send(
+            true,
+            Method::POST,
+            &path,
+            true,
+            headers,
+            bollard::body_try_stream(context),
+        );
+        let state = BuildState {
+            context_error,
+            body,
+            lines: LineBuffer::default(),
+            decoder: BuildDecoder::new(),
+            pending: VecDeque::new(),
+            done: false,
+        };
+        stream::unfold(state, |mut state| async move {
+            loop {
+                if let Some(item) = state.pending.pop_front() {
+                    return Some((item, state));
+                }
+                if state.done {
+                    return None;
+                }
+                match state.body.next().await {
+                    Some(Ok(chunk)) => {
+                        for line in state.lines.push(&chunk) {
+                            state.line(&line);
+                        }
+                    }
+                    Some(Err(e)) => state.lost(e),
+                    None => state.end(),
+                }
+            }
+        })
+    }
+}
+
+/// Percent-encodes what may not stand in a URI path; a valid image reference is left
+/// as it is.
+fn escape_path(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/:@".contains(&byte) {
+            escaped.push(char::from(byte));
+        } else {
+            escaped.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    escaped
+}
+
+fn failed(need: ImageNeed, reason: String) -> stream::Iter<std::array::IntoIter<BuildEvent, 1>> {
+    stream::iter([BuildEvent::ImageReady {
+        image: need.image,
+        platform: need.platform,
+        outcome: PullOutcome::Failed { reason },
+    }])
+}
+
+/// Splits a byte stream into lines; a last line without an ending is kept for
+/// [`LineBuffer::rest`].
+#[derive(Default)]
+struct LineBuffer {
+    partial: Vec<u8>,
+}
+
+impl LineBuffer {
+    fn push(&mut self, chunk: &[u8]) -> Vec<Vec<u8>> {
+        self.partial.extend_from_slice(chunk);
+        let Some(end) = self.partial.iter().rposition(|b| *b == b'\n') else {
+            return Vec::new();
+        };
+        let rest = self.partial.split_off(end + 1);
+        let complete = std::mem::replace(&mut self.partial, rest);
+        complete
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.trim_ascii().is_empty())
+            .map(<[u8]>::to_vec)
+            .collect()
+    }
+
+    fn rest(&mut self) -> Option<Vec<u8>> {
+        let rest = std::mem::take(&mut self.partial);
+        (!rest.trim_ascii().is_empty()).then_some(rest)
+    }
+}
+
+struct PullState {
+    body: ByteStream,
+    lines: LineBuffer,
+    pending: VecDeque<BuildEvent>,
+    need: ImageNeed,
+    failure: Option<String>,
+    done: bool,
+}
+
+#[derive(Deserialize)]
+struct PullMessage {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default, rename = "progressDetail")]
+    progress_detail: Option<ProgressDetail>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default, rename = "errorDetail")]
+    error_detail: Option<PullErrorDetail>,
+}
+
+#[derive(Deserialize)]
+struct ProgressDetail {
+    #[serde(default)]
+    current: Option<u64>,
+    #[serde(default)]
+    total: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct PullErrorDetail {
+    #[serde(default)]
+    message: Option<String>,
+}
+
+impl PullState {
+    fn line(&mut self, line: &[u8]) {
+        let Ok(message) = serde_json::from_slice::<PullMessage>(line.trim_ascii()) else {
+            return;
+        };
+        if let Some(reason) = message
+            .error_detail
+            .and_then(|d| d.message)
+            .filter(|m| !m.is_empty())
+            .or(message.error)
+        {
+            self.failure.get_or_insert(reason);
+            return;
+        }
+        if let Some(status) = message.status {
+            let detail = message.progress_detail;
+            self.pending.push_back(BuildEvent::PullProgress {
+                image: self.need.image.clone(),
+                layer: message.id.filter(|id| !id.is_empty()),
+                status,
+                current: detail.as_ref().and_then(|d| d.current),
+                total: detail.as_ref().and_then(|d| d.total),
+            });
+        }
+    }
+
+    fn finish(&mut self) {
+        self.done = true;
+        let outcome = match self.failure.take() {
+            Some(reason) => PullOutcome::Failed { reason },
+            None => PullOutcome::Pulled,
+        };
+        self.pending.push_back(BuildEvent::ImageReady {
+            image: self.need.image.clone(),
+            platform: self.need.platform.clone(),
+            outcome,
+        });
+    }
+}
+
+struct BuildState {
+    context_error: Arc<Mutex<Option<String>>>,
+    body: ByteStream,
+    lines: LineBuffer,
+    decoder: BuildDecoder,
+    pending: VecDeque<Result<BuildEvent, EngineError>>,
+    done: bool,
+}
+
+impl BuildState {
+    fn line(&mut self, line: &[u8]) {
+        match self.decoder.decode_line(line) {
+            Ok(events) => self.pending.extend(events.into_iter().map(Ok)),
+            // One unreadable message does not end a build that may still succeed.
+            Err(e) => self.pending.push_back(Ok(BuildEvent::Warning {
+                step: None,
+                message: e.to_string(),
+                detail: Vec::new(),
+                url: None,
+                location: None,
+            })),
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Some(line) = self.lines.rest() {
+            self.line(&line);
+        }
+        let events = self.decoder.finish();
+        self.pending.extend(events.into_iter().map(Ok));
+    }
+
+    fn lost(&mut self, error: bollard::errors::Error) {
+        self.done = true;
+        self.flush();
+        let what = "build".to_owned();
+        let context_error = self
+            .context_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let error = match (context_error, error) {
+            (Some(reason), _) => Kind::Context { reason },
+            (None, error) => match error {
+                bollard::errors::Error::DockerResponseServerError {
+                    status_code,
+                    message,
+                } => Kind::Refused {
+                    what,
+                    status: status_code,
+                    message,
+                },
+                other => Kind::Disconnected {
+                    what,
+                    reason: other.to_string(),
+                },
+            },
+        };
+        self.pending.push_back(Err(error.into()));
+    }
+
+    fn end(&mut self) {
+        self.done = true;
+        self.flush();
+        let failure = self.decoder.failure().cloned();
+        if let Some(message) = self.decoder.error() {
+            let failure = BuildFailure {
+                message: message.to_owned(),
+                step: failure,
+            };
+            self.pending
+                .push_back(Err(Kind::BuildFailed(failure).into()));
+        } else if let Some(step) = failure {
+            let failure = BuildFailure {
+                message: step.error.clone(),
+                step: Some(step),
+            };
+            self.pending
+                .push_back(Err(Kind::BuildFailed(failure).into()));
+        } else if self.decoder.image_id().is_none() {
+            self.pending.push_back(Err(Kind::Incomplete {
+                what: "build".to_owned(),
+            }
+            .into()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::endpoint::EndpointSource;
+
+    /// Pitfall: bollard's one timeout (120 s by default) covers a request until its
+    /// answer starts, which for a build includes the whole upload of the context. Short
+    /// calls keep the configured timeout; builds and pulls get none.
+    #[test]
+    fn builds_and_pulls_have_no_request_timeout() {
+        let endpoint = Endpoint {
+            host: "tcp://127.0.0.1:9".to_owned(),
+            tls: None,
+            source: EndpointSource::DockerHost,
+        };
+        let options = ConnectOptions {
+            timeout: Duration::from_secs(7),
+        };
+        let (short, long) = transports(&endpoint, &options).unwrap();
+        assert_eq!(short.timeout(), Duration::from_secs(7));
+        assert_eq!(long.timeout(), Duration::from_secs(u64::MAX));
+    }
+}

@@ -1,0 +1,192 @@
+//! The events a build reports: BuildKit steps, their progress and logs, warnings, the
+//! engine's plain output, the image id, errors, and pre-pull progress.
+//!
+//! [`BuildEvent`] is the public, stable vocabulary the CLI's `--progress=json` prints,
+//! one event per line. Its JSON form is internally tagged by `"event"`, with
+//! `snake_case` names:
+//!
+//! ```
+//! use engine_client::events::{BuildEvent, LogStream};
+//!
+//! let event = BuildEvent::StepLog { step: 3, stream: LogStream::Stdout, line: "ok".into() };
+//! assert_eq!(
+//!     serde_json::to_string(&event).unwrap(),
+//!     r#"{"event":"step_log","step":3,"stream":"stdout","line":"ok"}"#,
+//! );
+//! ```
+//!
+//! Steps are BuildKit vertexes, numbered like `docker buildx build --progress=plain`
+//! (`#1`, `#2`, …) in the order they first start. No event ever holds a credential.
+
+use serde::{Deserialize, Serialize};
+
+/// One thing that happened during a pre-pull or a build.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum BuildEvent {
+    /// A step started running.
+    StepStarted {
+        /// The step's number, `#N` in buildx's output.
+        step: u32,
+        /// What the step does, as BuildKit names it (`[2/4] RUN make`).
+        name: String,
+        /// BuildKit's vertex digest, stable for the same step.
+        digest: String,
+    },
+    /// A step's result came from the cache; it will not run.
+    StepCached {
+        /// The step's number.
+        step: u32,
+        /// What the step does.
+        name: String,
+        /// BuildKit's vertex digest.
+        digest: String,
+    },
+    /// A step finished successfully.
+    StepCompleted {
+        /// The step's number.
+        step: u32,
+        /// What the step does.
+        name: String,
+        /// BuildKit's vertex digest.
+        digest: String,
+        /// How long it ran, when BuildKit said when it started and ended.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration_ms: Option<u64>,
+    },
+    /// A step failed (or was canceled because another step failed).
+    StepFailed {
+        /// The step's number.
+        step: u32,
+        /// What the step does.
+        name: String,
+        /// BuildKit's vertex digest.
+        digest: String,
+        /// BuildKit's error message.
+        error: String,
+        /// The step did not fail itself: the build was canceled around it.
+        #[serde(default)]
+        canceled: bool,
+    },
+    /// Progress of one task inside a step (a layer download, the context transfer).
+    StepProgress {
+        /// The step's number.
+        step: u32,
+        /// The task, as BuildKit names it (`sha256:…`, `transferring context`).
+        id: String,
+        /// Units done so far (bytes, usually).
+        current: i64,
+        /// Units in all, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        total: Option<i64>,
+        /// The task is finished.
+        #[serde(default)]
+        completed: bool,
+    },
+    /// One line a step printed.
+    StepLog {
+        /// The step's number.
+        step: u32,
+        /// Where the step wrote it.
+        stream: LogStream,
+        /// The line, without its line ending.
+        line: String,
+    },
+    /// A warning from BuildKit (a Dockerfile check, a deprecated feature).
+    Warning {
+        /// The step it is about, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<u32>,
+        /// The short message.
+        message: String,
+        /// Longer explanation, one paragraph per entry.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        detail: Vec<String>,
+        /// A page that explains it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
+        /// The file and 1-based line it points at, when BuildKit gives one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        location: Option<SourceLocation>,
+    },
+    /// Plain text from the engine (the `stream` field of a message).
+    Stream {
+        /// The text, as sent (often ending with a newline).
+        text: String,
+    },
+    /// The built image's id (`moby.image.id`).
+    ImageId {
+        /// `sha256:…`.
+        id: String,
+    },
+    /// The engine reported an error (`errorDetail`): the build failed.
+    Error {
+        /// The engine's message.
+        message: String,
+        /// The engine's code, when it sent one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<i64>,
+    },
+    /// Progress of a pre-pull, as the engine reports it per layer.
+    PullProgress {
+        /// The image being pulled, as asked for (`docker.io/library/alpine:3.20`).
+        image: String,
+        /// The layer (or tag) the status is about, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        layer: Option<String>,
+        /// The engine's status text (`Downloading`, `Pull complete`, …).
+        status: String,
+        /// Bytes done so far, when reported.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        current: Option<u64>,
+        /// Bytes in all, when reported.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        total: Option<u64>,
+    },
+    /// A needed image is ready, or could not be pulled (a warning: the build's own
+    /// error tells the rest of the story).
+    ImageReady {
+        /// The image, as asked for.
+        image: String,
+        /// The platform it was needed for (`linux/amd64`), if one was given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        platform: Option<String>,
+        /// What happened.
+        outcome: PullOutcome,
+    },
+}
+
+/// Where a step wrote a log line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogStream {
+    /// Standard output (BuildKit stream 1).
+    Stdout,
+    /// Standard error (BuildKit stream 2, and any other stream number).
+    Stderr,
+}
+
+/// A place in a build file that a warning points at.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceLocation {
+    /// The file, as BuildKit names it (`Dockerfile`).
+    pub file: String,
+    /// The 1-based line.
+    pub line: u32,
+}
+
+/// How a needed image ended in a pre-pull.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum PullOutcome {
+    /// It was already in the engine's image store.
+    Present,
+    /// It was pulled.
+    Pulled,
+    /// The pull failed; the build goes on and may fail with its own error.
+    Failed {
+        /// Why, in the engine's words.
+        reason: String,
+    },
+}

@@ -1,0 +1,50 @@
+//! A Docker Engine API client for BuildKit builds without a BuildKit session.
+//!
+//! The engine builds with BuildKit when `POST /build` carries `version=2`, and needs no
+//! session for it as long as every image the build needs is already in its store
+//! (BuildKit cannot ask the client for registry credentials without a session). So a
+//! build is: resolve the engine like the docker CLI, pre-pull what is missing with the
+//! user's credentials, then stream the context to `/build?version=2` and turn the
+//! response, BuildKit's protobuf progress included, into typed events.
+//!
+//! - [`endpoint`]: which engine, from `DOCKER_HOST`, the TLS variables and docker
+//!   contexts, and how it was chosen (for error messages).
+//! - [`credentials`]: registry credentials from `config.json` (`auths`, `credsStore`,
+//!   `credHelpers`) and the `X-Registry-Auth` header; secrets never show.
+//! - [`engine`]: connect and negotiate, inspect, pull, pre-pull, build.
+//! - [`events`]: [`BuildEvent`], the public, serialisable vocabulary of progress.
+//! - [`progress`]: decoding the build response (and `moby.buildkit.trace`) into events.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use engine_client::credentials::DockerConfig;
+//! use engine_client::engine::{BuildOptions, Engine, ImageNeed, PrepullOptions};
+//! use futures_util::StreamExt;
+//!
+//! # async fn example(context: impl futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static)
+//! # -> Result<(), Box<dyn std::error::Error>> {
+//! let engine = Engine::connect_from_env().await?;
+//! let credentials = Arc::new(DockerConfig::load_from_env()?);
+//! let needs = vec![ImageNeed { image: "docker.io/library/alpine:3.20".into(), platform: None }];
+//! let mut pulls = engine.prepull(needs, credentials, &PrepullOptions::default());
+//! while let Some(event) = pulls.next().await {
+//!     println!("{}", serde_json::to_string(&event)?);
+//! }
+//! let options = BuildOptions { tags: vec!["app:dev".into()], ..BuildOptions::default() };
+//! let mut build = std::pin::pin!(engine.build(&options, context));
+//! while let Some(item) = build.next().await {
+//!     println!("{}", serde_json::to_string(&item?)?);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+#![deny(missing_docs)]
+
+pub mod credentials;
+pub mod endpoint;
+pub mod engine;
+pub mod events;
+pub mod progress;
+
+pub use engine::{BuildFailure, BuildOptions, Engine, EngineError, ImageNeed, PrepullOptions};
+pub use events::BuildEvent;

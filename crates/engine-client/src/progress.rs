@@ -1,0 +1,622 @@
+//! Decoding the engine's `/build?version=2` response into [`BuildEvent`]s.
+//!
+//! The response is a stream of JSON messages, one per line. With BuildKit, most carry
+//! `{"id":"moby.buildkit.trace","aux":"<base64>"}`: a protobuf `StatusResponse` from
+//! BuildKit's control API, mirrored by hand in [`proto`]. A [`BuildDecoder`] keeps the
+//! state that turns successive `StatusResponse`s into step events: it tracks vertexes
+//! by digest, numbers steps like buildx (in the order they start), splits log chunks
+//! into lines, and remembers each step's last lines so a failure can show them.
+//!
+//! ```
+//! use engine_client::events::BuildEvent;
+//! use engine_client::progress::BuildDecoder;
+//!
+//! let mut decoder = BuildDecoder::new();
+//! let events = decoder
+//!     .decode_line(br#"{"aux":{"ID":"sha256:0123"},"id":"moby.image.id"}"#)
+//!     .unwrap();
+//! assert_eq!(events, [BuildEvent::ImageId { id: "sha256:0123".into() }]);
+//! ```
+//!
+//! Pitfall (bollard 0.21): with default features, bollard decodes each line into a
+//! typed `BuildInfo` whose `aux` must be an image id, so the first trace line fails and
+//! the stream ends. Decoding here takes the raw line and treats `aux` by `id`.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use prost::Message as _;
+use serde::Deserialize;
+
+use crate::events::{BuildEvent, LogStream, SourceLocation};
+
+/// How many of a step's last log lines are kept for a failure report.
+pub const FAILURE_LOG_LINES: usize = 20;
+
+/// BuildKit's progress messages (`api/services/control/control.proto` and the parts of
+/// `solver/pb/ops.proto` they use), declared by hand for `prost`. Fields this crate
+/// does not read are left out; protobuf skips them when decoding.
+pub mod proto {
+    pub use prost_types::Timestamp;
+
+    /// One progress update: vertexes that changed, task statuses, log chunks, warnings.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct StatusResponse {
+        /// Steps (vertexes of the build graph) whose state changed.
+        #[prost(message, repeated, tag = "1")]
+        pub vertexes: Vec<Vertex>,
+        /// Progress of tasks inside steps.
+        #[prost(message, repeated, tag = "2")]
+        pub statuses: Vec<VertexStatus>,
+        /// Output chunks of steps.
+        #[prost(message, repeated, tag = "3")]
+        pub logs: Vec<VertexLog>,
+        /// Warnings.
+        #[prost(message, repeated, tag = "4")]
+        pub warnings: Vec<VertexWarning>,
+    }
+
+    /// A step of the build graph.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Vertex {
+        /// Identifies the vertex.
+        #[prost(string, tag = "1")]
+        pub digest: String,
+        /// Digests of the vertexes it depends on.
+        #[prost(string, repeated, tag = "2")]
+        pub inputs: Vec<String>,
+        /// Human-readable name (`[2/4] RUN make`).
+        #[prost(string, tag = "3")]
+        pub name: String,
+        /// Its result came from the cache.
+        #[prost(bool, tag = "4")]
+        pub cached: bool,
+        /// When it started.
+        #[prost(message, optional, tag = "5")]
+        pub started: Option<Timestamp>,
+        /// When it ended.
+        #[prost(message, optional, tag = "6")]
+        pub completed: Option<Timestamp>,
+        /// Why it failed, if it did.
+        #[prost(string, tag = "7")]
+        pub error: String,
+        /// A group it is displayed in.
+        #[prost(message, optional, tag = "8")]
+        pub progress_group: Option<ProgressGroup>,
+    }
+
+    /// A group of vertexes shown as one.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct ProgressGroup {
+        /// Identifies the group.
+        #[prost(string, tag = "1")]
+        pub id: String,
+        /// Its display name.
+        #[prost(string, tag = "2")]
+        pub name: String,
+        /// Whether the group is weak.
+        #[prost(bool, tag = "3")]
+        pub weak: bool,
+    }
+
+    /// Progress of one task inside a vertex.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct VertexStatus {
+        /// Identifies the task within the vertex.
+        #[prost(string, tag = "1")]
+        pub id: String,
+        /// The vertex's digest.
+        #[prost(string, tag = "2")]
+        pub vertex: String,
+        /// Display name.
+        #[prost(string, tag = "3")]
+        pub name: String,
+        /// Units done.
+        #[prost(int64, tag = "4")]
+        pub current: i64,
+        /// Units in all (0: unknown).
+        #[prost(int64, tag = "5")]
+        pub total: i64,
+        /// When this update was made.
+        #[prost(message, optional, tag = "6")]
+        pub timestamp: Option<Timestamp>,
+        /// When the task started.
+        #[prost(message, optional, tag = "7")]
+        pub started: Option<Timestamp>,
+        /// When the task ended.
+        #[prost(message, optional, tag = "8")]
+        pub completed: Option<Timestamp>,
+    }
+
+    /// A chunk of a vertex's output.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct VertexLog {
+        /// The vertex's digest.
+        #[prost(string, tag = "1")]
+        pub vertex: String,
+        /// When it was written.
+        #[prost(message, optional, tag = "2")]
+        pub timestamp: Option<Timestamp>,
+        /// 1: stdout, 2: stderr.
+        #[prost(int64, tag = "3")]
+        pub stream: i64,
+        /// The bytes written (not necessarily whole lines).
+        #[prost(bytes = "vec", tag = "4")]
+        pub msg: Vec<u8>,
+    }
+
+    /// A warning about a vertex.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct VertexWarning {
+        /// The vertex's digest.
+        #[prost(string, tag = "1")]
+        pub vertex: String,
+        /// Severity.
+        #[prost(int64, tag = "2")]
+        pub level: i64,
+        /// The message.
+        #[prost(bytes = "vec", tag = "3")]
+        pub short: Vec<u8>,
+        /// Paragraphs of explanation.
+        #[prost(bytes = "vec", repeated, tag = "4")]
+        pub detail: Vec<Vec<u8>>,
+        /// A page that explains it.
+        #[prost(string, tag = "5")]
+        pub url: String,
+        /// The source file it is about.
+        #[prost(message, optional, tag = "6")]
+        pub info: Option<SourceInfo>,
+        /// Where in that file.
+        #[prost(message, repeated, tag = "7")]
+        pub ranges: Vec<Range>,
+    }
+
+    /// A source file (the file's content and definition are not decoded).
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct SourceInfo {
+        /// The file's name.
+        #[prost(string, tag = "1")]
+        pub filename: String,
+        /// Its language (`Dockerfile`).
+        #[prost(string, tag = "4")]
+        pub language: String,
+    }
+
+    /// A span of a source file.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Range {
+        /// Where it starts.
+        #[prost(message, optional, tag = "1")]
+        pub start: Option<Position>,
+        /// Where it ends.
+        #[prost(message, optional, tag = "2")]
+        pub end: Option<Position>,
+    }
+
+    /// A position in a source file.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Position {
+        /// 1-based line.
+        #[prost(int32, tag = "1")]
+        pub line: i32,
+        /// Column.
+        #[prost(int32, tag = "2")]
+        pub character: i32,
+    }
+}
+
+/// A line of the response that could not be decoded.
+#[derive(Debug, thiserror::Error)]
+#[error("undecodable message from the engine ({reason}): {excerpt}")]
+pub struct DecodeError {
+    reason: String,
+    excerpt: String,
+}
+
+impl DecodeError {
+    fn new(reason: impl fmt::Display, line: &[u8]) -> Self {
+        let text = String::from_utf8_lossy(line);
+        let excerpt = match text.char_indices().nth(120) {
+            Some((i, _)) => format!("{}…", &text[..i]),
+            None => text.into_owned(),
+        };
+        Self {
+            reason: reason.to_string(),
+            excerpt,
+        }
+    }
+}
+
+/// The step that failed a build, with what is needed to explain it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepFailure {
+    /// The step's number.
+    pub step: u32,
+    /// What the step does.
+    pub name: String,
+    /// BuildKit's error message.
+    pub error: String,
+    /// The step's last log lines (at most [`FAILURE_LOG_LINES`]), oldest first.
+    pub last_logs: Vec<String>,
+}
+
+impl fmt::Display for StepFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "step #{} {} failed: {}",
+            self.step, self.name, self.error
+        )?;
+        for line in &self.last_logs {
+            write!(f, "\n  {line}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct StepState {
+    number: Option<u32>,
+    name: String,
+    started: bool,
+    cached: bool,
+    finished: bool,
+    partial: HashMap<LogStream, Vec<u8>>,
+    last_logs: VecDeque<String>,
+}
+
+/// Turns the build response, line by line, into [`BuildEvent`]s.
+#[derive(Default)]
+pub struct BuildDecoder {
+    steps: HashMap<String, StepState>,
+    next_number: u32,
+    failure: Option<StepFailure>,
+    image_id: Option<String>,
+    error: Option<String>,
+}
+
+impl fmt::Debug for BuildDecoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BuildDecoder")
+            .field("steps", &self.next_number)
+            .field("failure", &self.failure)
+            .field("image_id", &self.image_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One JSON message of the engine's streams.
+#[derive(Deserialize)]
+struct JsonMessage {
+    #[serde(default)]
+    stream: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default, rename = "errorDetail")]
+    error_detail: Option<ErrorDetail>,
+    #[serde(default)]
+    aux: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    #[serde(default)]
+    code: Option<i64>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+impl BuildDecoder {
+    /// A decoder for one build.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Decodes one line of the response (a JSON message; surrounding whitespace and an
+    /// empty line are fine).
+    pub fn decode_line(&mut self, line: &[u8]) -> Result<Vec<BuildEvent>, DecodeError> {
+        let trimmed = line.trim_ascii();
+        if trimmed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let message: JsonMessage =
+            serde_json::from_slice(trimmed).map_err(|e| DecodeError::new(e, trimmed))?;
+        let mut events = Vec::new();
+        if message.error.is_some() || message.error_detail.is_some() {
+            let detail = message.error_detail.unwrap_or(ErrorDetail {
+                code: None,
+                message: None,
+            });
+            let text = detail
+                .message
+                .filter(|m| !m.is_empty())
+                .or(message.error)
+                .unwrap_or_default();
+            self.error.get_or_insert_with(|| text.clone());
+            events.push(BuildEvent::Error {
+                message: text,
+                code: detail.code.filter(|c| *c != 0),
+            });
+            return Ok(events);
+        }
+        match (message.id.as_deref(), message.aux) {
+            (Some("moby.buildkit.trace"), Some(serde_json::Value::String(encoded))) => {
+                let bytes = STANDARD
+                    .decode(encoded.as_bytes())
+                    .map_err(|e| DecodeError::new(format!("trace is not base64: {e}"), trimmed))?;
+                let status = proto::StatusResponse::decode(bytes.as_slice()).map_err(|e| {
+                    DecodeError::new(format!("trace is not a StatusResponse: {e}"), trimmed)
+                })?;
+                events.extend(self.decode_status(status));
+            }
+            (Some("moby.buildkit.trace"), _) => {
+                return Err(DecodeError::new("trace without a base64 aux", trimmed));
+            }
+            (_, Some(serde_json::Value::Object(aux))) => {
+                if let Some(serde_json::Value::String(id)) = aux.get("ID") {
+                    self.image_id = Some(id.clone());
+                    events.push(BuildEvent::ImageId { id: id.clone() });
+                }
+            }
+            _ => {}
+        }
+        if let Some(text) = message.stream.filter(|t| !t.is_empty()) {
+            events.push(BuildEvent::Stream { text });
+        }
+        if let Some(status) = message.status.filter(|s| !s.is_empty()) {
+            let text = match message.id {
+                Some(id) if !id.is_empty() => format!("{id}: {status}\n"),
+                _ => format!("{status}\n"),
+            };
+            events.push(BuildEvent::Stream { text });
+        }
+        Ok(events)
+    }
+
+    /// Turns one `StatusResponse` into events.
+    pub fn decode_status(&mut self, status: proto::StatusResponse) -> Vec<BuildEvent> {
+        let mut events = Vec::new();
+        for vertex in status.vertexes {
+            self.vertex(vertex, &mut events);
+        }
+        for task in status.statuses {
+            let Some(step) = self.number_of(&task.vertex) else {
+                continue;
+            };
+            events.push(BuildEvent::StepProgress {
+                step,
+                id: if task.id.is_empty() {
+                    task.name
+                } else {
+                    task.id
+                },
+                current: task.current,
+                total: (task.total != 0).then_some(task.total),
+                completed: task.completed.is_some(),
+            });
+        }
+        for log in status.logs {
+            let stream = if log.stream == 1 {
+                LogStream::Stdout
+            } else {
+                LogStream::Stderr
+            };
+            self.log(&log.vertex, stream, &log.msg, &mut events);
+        }
+        for warning in status.warnings {
+            let step = self.number_of(&warning.vertex);
+            let file = warning
+                .info
+                .as_ref()
+                .map(|i| i.filename.clone())
+                .unwrap_or_default();
+            let location = warning
+                .ranges
+                .first()
+                .and_then(|r| r.start.as_ref())
+                .filter(|p| p.line > 0 && !file.is_empty())
+                .map(|p| SourceLocation {
+                    file: file.clone(),
+                    line: p.line.unsigned_abs(),
+                });
+            events.push(BuildEvent::Warning {
+                step,
+                message: text_of(&warning.short),
+                detail: warning.detail.iter().map(|d| text_of(d)).collect(),
+                url: Some(warning.url).filter(|u| !u.is_empty()),
+                location,
+            });
+        }
+        events
+    }
+
+    /// Ends the response: flushes any log line that had no line ending yet.
+    pub fn finish(&mut self) -> Vec<BuildEvent> {
+        let mut events = Vec::new();
+        let mut digests: Vec<_> = self
+            .steps
+            .iter()
+            .filter(|(_, s)| s.partial.values().any(|p| !p.is_empty()))
+            .map(|(d, s)| (s.number, d.clone()))
+            .collect();
+        digests.sort();
+        for (_, digest) in digests {
+            self.flush_logs(&digest, &mut events);
+        }
+        events
+    }
+
+    /// The step that failed the build, if one did: the first step with an error that
+    /// was not a cancellation, else the first canceled one.
+    pub fn failure(&self) -> Option<&StepFailure> {
+        self.failure.as_ref()
+    }
+
+    /// The engine's error message (`errorDetail`), if it sent one.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// The built image's id, once the engine sent it.
+    pub fn image_id(&self) -> Option<&str> {
+        self.image_id.as_deref()
+    }
+
+    /// The step number of a vertex, giving it one if it has none yet.
+    fn number_of(&mut self, digest: &str) -> Option<u32> {
+        let state = self.steps.get_mut(digest)?;
+        Some(*state.number.get_or_insert_with(|| {
+            self.next_number += 1;
+            self.next_number
+        }))
+    }
+
+    fn vertex(&mut self, vertex: proto::Vertex, events: &mut Vec<BuildEvent>) {
+        let state = self.steps.entry(vertex.digest.clone()).or_default();
+        if !vertex.name.is_empty() {
+            state.name = vertex.name.clone();
+        }
+        let active = vertex.started.is_some() || vertex.cached || !vertex.error.is_empty();
+        if !active || state.finished {
+            return;
+        }
+        let step = self
+            .number_of(&vertex.digest)
+            .expect("the state was just made");
+        let state = self
+            .steps
+            .get_mut(&vertex.digest)
+            .expect("the state was just made");
+        let name = state.name.clone();
+        let digest = vertex.digest.clone();
+        if vertex.cached {
+            if !state.cached {
+                state.cached = true;
+                state.started = true;
+                events.push(BuildEvent::StepCached { step, name, digest });
+            }
+            if vertex.completed.is_some() {
+                state.finished = true;
+            }
+            return;
+        }
+        if !state.started {
+            state.started = true;
+            events.push(BuildEvent::StepStarted {
+                step,
+                name: name.clone(),
+                digest: digest.clone(),
+            });
+        }
+        if vertex.error.is_empty() && vertex.completed.is_none() {
+            return;
+        }
+        // The step is over: its last partial log lines come before its end.
+        self.flush_logs(&vertex.digest, events);
+        let state = self
+            .steps
+            .get_mut(&vertex.digest)
+            .expect("the state was just made");
+        state.finished = true;
+        if vertex.error.is_empty() {
+            events.push(BuildEvent::StepCompleted {
+                step,
+                name,
+                digest,
+                duration_ms: duration_ms(vertex.started.as_ref(), vertex.completed.as_ref()),
+            });
+            return;
+        }
+        let canceled = vertex.error.ends_with("context canceled");
+        let failure = StepFailure {
+            step,
+            name: name.clone(),
+            error: vertex.error.clone(),
+            last_logs: state.last_logs.iter().cloned().collect(),
+        };
+        match &self.failure {
+            None => self.failure = Some(failure),
+            Some(first) if !canceled && first.error.ends_with("context canceled") => {
+                self.failure = Some(failure)
+            }
+            Some(_) => {}
+        }
+        events.push(BuildEvent::StepFailed {
+            step,
+            name,
+            digest,
+            error: vertex.error,
+            canceled,
+        });
+    }
+
+    fn log(&mut self, digest: &str, stream: LogStream, msg: &[u8], events: &mut Vec<BuildEvent>) {
+        let Some(step) = self.number_of(digest) else {
+            return;
+        };
+        let state = self.steps.get_mut(digest).expect("numbered steps exist");
+        let buffer = state.partial.entry(stream).or_default();
+        buffer.extend_from_slice(msg);
+        let Some(end) = buffer.iter().rposition(|b| *b == b'\n') else {
+            return;
+        };
+        let rest = buffer.split_off(end + 1);
+        let complete = std::mem::replace(buffer, rest);
+        for line in complete[..end].split(|b| *b == b'\n') {
+            push_line(state, step, stream, line, events);
+        }
+    }
+
+    fn flush_logs(&mut self, digest: &str, events: &mut Vec<BuildEvent>) {
+        let Some(state) = self.steps.get_mut(digest) else {
+            return;
+        };
+        let Some(step) = state.number else {
+            return;
+        };
+        for stream in [LogStream::Stdout, LogStream::Stderr] {
+            if let Some(buffer) = state.partial.remove(&stream) {
+                if !buffer.is_empty() {
+                    push_line(state, step, stream, &buffer, events);
+                }
+            }
+        }
+    }
+}
+
+fn push_line(
+    state: &mut StepState,
+    step: u32,
+    stream: LogStream,
+    line: &[u8],
+    events: &mut Vec<BuildEvent>,
+) {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let line = String::from_utf8_lossy(line).into_owned();
+    if state.last_logs.len() == FAILURE_LOG_LINES {
+        state.last_logs.pop_front();
+    }
+    state.last_logs.push_back(line.clone());
+    events.push(BuildEvent::StepLog { step, stream, line });
+}
+
+fn text_of(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn duration_ms(
+    started: Option<&proto::Timestamp>,
+    completed: Option<&proto::Timestamp>,
+) -> Option<u64> {
+    let (s, c) = (started?, completed?);
+    let nanos = (i128::from(c.seconds) - i128::from(s.seconds)) * 1_000_000_000
+        + i128::from(c.nanos)
+        - i128::from(s.nanos);
+    u64::try_from(nanos / 1_000_000).ok()
+}
