@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project's own automation (CI, test engines, benchmarks, demo).
 mod ci;
+mod demo;
 mod engine;
 mod tidy;
 
@@ -11,13 +12,15 @@ commands:
   ci                                    fmt check, clippy, engine up, the whole test suite, engine down
   engine up   [--engine 20.10|26.1|all] private Docker Engines, an authenticated registry, base images
   engine down [--engine 20.10|26.1|all] stop exactly what `engine up` started and remove its state
-  engine env  [--engine 20.10|26.1]     print `export …` lines pointing a shell at one engine";
+  engine env  [--engine 20.10|26.1]     print `export …` lines pointing a shell at one engine
+  demo [-- BUILD OPTIONS]               bring up Engine 26.1 if needed and build examples/hello with devbuild";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(&args[1..]),
         Some("engine") => engine::run(&args[1..]),
+        Some("demo") => demo::run(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

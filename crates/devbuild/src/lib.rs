@@ -1,7 +1,46 @@
-//! devbuild: build container images through the Docker Engine API with BuildKit.
+//! devbuild: build container images through the Docker Engine API with BuildKit, without a
+//! BuildKit session.
 //!
-//! This crate is the facade over the pipeline's crates, re-exported here so that a user
-//! depends on one crate:
+//! One call, [`build()`], runs the whole pipeline and reports each stage as an [`Event`]:
+//!
+//! 1. **analysis**: the Dockerfile is read and [`dockerfile_froms`] finds every external
+//!    image its build needs, as BuildKit would (build args, target, platform)
+//!    ([`Event::Analyzed`]);
+//! 2. **pre-pull**: [`engine_client`] inspects each needed image (and the `# syntax=`
+//!    frontend) and pulls what is missing, with the docker CLI's credentials
+//!    (`pull_progress`, then `image_ready` per image);
+//! 3. **upload**: [`ctx_tar`] streams the context, `.dockerignore` applied, as the body
+//!    of `POST /build?version=2` ([`Event::UploadProgress`]: entries, bytes, rate);
+//! 4. **BuildKit**: its steps, logs, cache hits and warnings (`step_started`,
+//!    `step_cached`, `step_log`, …);
+//! 5. **result**: [`Event::Finished`] and a [`BuildOutcome`] (image id, tags, duration,
+//!    per-step timings and cache hits, what was pulled, warnings), or
+//!    [`Event::Failed`] and a [`BuildError`].
+//!
+//! ```no_run
+//! use devbuild::{build, BuildSpec};
+//! use devbuild::engine_client::engine::Engine;
+//! use devbuild::render::{Progress, ProgressMode};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let engine = Engine::connect_from_env().await?;
+//! let mut spec = BuildSpec::new("examples/hello");
+//! spec.tags.push("hello:dev".into());
+//! spec.build_args.insert("BASE".into(), "busybox".into());
+//!
+//! let mut progress = Progress::new(ProgressMode::Plain, std::io::stderr(), false);
+//! let outcome = build(&engine, &spec, |event| {
+//!     let _ = progress.event(event, std::time::Instant::now());
+//! })
+//! .await?;
+//! println!("{}", outcome.image_id.unwrap_or_default());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The stages can also be used alone: [`prepull()`] (what `devbuild pull` does), and the
+//! re-exported crates:
 //!
 //! - [`dockerfile_froms`]: every external image a Dockerfile needs, as BuildKit sees it.
 //!
@@ -12,6 +51,24 @@
 //! );
 //! # let _ = analysis;
 //! ```
+//!
+//! - [`ctx_tar`]: the build context as BuildKit would have received it;
+//! - [`engine_client`]: the Engine API, pre-pull and typed BuildKit progress.
+//!
+//! It adds what a build shows while it runs:
+//!
+//! - [`events`]: [`Event`], everything a build reports, from the analysis to the result
+//!   (what `--progress=json` prints, one per line);
+//! - [`render`]: the progress renderers (`plain` like buildx's, `json`, the live `tty` view).
 #![deny(missing_docs)]
 
+pub use ctx_tar;
 pub use dockerfile_froms;
+pub use engine_client;
+
+pub mod build;
+pub mod events;
+pub mod render;
+
+pub use build::{build, prepull, BuildError, BuildOutcome, BuildSpec, ImageOutcome, StepTiming};
+pub use events::Event;

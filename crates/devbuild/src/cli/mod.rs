@@ -1,7 +1,9 @@
 //! Command-line parsing and dispatch to one module per subcommand.
 
+mod build;
 mod context;
 mod froms;
+mod pull;
 
 use std::process::ExitCode;
 
@@ -30,6 +32,10 @@ enum Command {
     Froms(froms::Args),
     /// Show what build context would be sent (and why a path is or is not), or write its tar.
     Context(context::Args),
+    /// Pre-pull every image a build needs, and print each one's outcome.
+    Pull(pull::Args),
+    /// Build an image: analysis, pre-pull, context upload, BuildKit.
+    Build(build::Args),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -49,6 +55,8 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Froms(args) => froms::run(&args),
         Command::Context(args) => context::run(&args),
+        Command::Pull(args) => pull::run(&args),
+        Command::Build(args) => build::run(&args),
     }
 }
 
@@ -75,4 +83,12 @@ pub fn parse_build_args(raw: &[String]) -> std::collections::BTreeMap<String, St
         }
     }
     args
+}
+
+/// The runtime the engine commands run on (one thread: the CLI waits on one build).
+pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(EXIT_FAILED, format!("cannot start the async runtime: {e}")))
 }

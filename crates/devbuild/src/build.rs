@@ -1,0 +1,616 @@
+//! The whole pipeline in one call: [`build`] reads the Dockerfile, analyses it, pre-pulls
+//! the images it needs, streams the context to the engine and follows BuildKit until the
+//! result, reporting every stage as an [`Event`] to a callback; [`prepull`] stops after
+//! the pre-pull.
+//!
+//! ```no_run
+//! use devbuild::build::{build, BuildSpec};
+//! use devbuild::engine_client::engine::Engine;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let engine = Engine::connect_from_env().await?;
+//! let mut spec = BuildSpec::new("examples/hello");
+//! spec.tags.push("hello:dev".into());
+//! let outcome = build(&engine, &spec, |event| {
+//!     println!("{}", serde_json::to_string(event).unwrap());
+//! })
+//! .await?;
+//! println!("{:?} in {:?}", outcome.image_id, outcome.duration);
+//! # Ok(())
+//! # }
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ctx_tar::{ContextSpec, Dockerfile, MtimePolicy, StreamStats, TarStream};
+use dockerfile_froms::{AnalyzeOptions, Platform};
+use engine_client::credentials::DockerConfig;
+use engine_client::engine::{
+    BuildFailure, BuildOptions, Engine, EngineError, ImageNeed, PrepullOptions,
+};
+use engine_client::events::{BuildEvent, PullOutcome};
+use futures_util::{Stream, StreamExt};
+use tokio::sync::mpsc;
+
+use crate::events::Event;
+
+/// How often, at most, the upload reports its progress while it runs.
+pub const UPLOAD_PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+/// What to build: the options of `docker buildx build`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BuildSpec {
+    /// The context directory.
+    pub context: PathBuf,
+    /// The Dockerfile (`-f`; relative to the current directory); default
+    /// `<context>/Dockerfile`.
+    pub dockerfile: Option<PathBuf>,
+    /// Names to tag the image with (`-t`).
+    pub tags: Vec<String>,
+    /// Build arguments (`--build-arg`).
+    pub build_args: BTreeMap<String, String>,
+    /// The stage to build (`--target`); default the last one.
+    pub target: Option<String>,
+    /// The target platform (`--platform`, `os/arch[/variant]`); default the engine's.
+    pub platform: Option<String>,
+    /// Labels to add to the image (`--label`).
+    pub labels: BTreeMap<String, String>,
+    /// Do not use the build cache (`--no-cache`).
+    pub no_cache: bool,
+    /// Pull every needed image even when present (`--pull`).
+    pub pull: bool,
+    /// Clamp the context's mtimes to this Unix time (`SOURCE_DATE_EPOCH`), and pass it to
+    /// the build as the `SOURCE_DATE_EPOCH` build argument unless one is given.
+    pub source_date_epoch: Option<i64>,
+}
+
+impl BuildSpec {
+    /// A spec for the context directory `context`, every option at its default.
+    pub fn new(context: impl Into<PathBuf>) -> BuildSpec {
+        BuildSpec {
+            context: context.into(),
+            ..BuildSpec::default()
+        }
+    }
+
+    /// Reads and analyses the Dockerfile without any engine: the [`BuildError::Input`]
+    /// that [`build`] would fail with, if any.
+    pub fn check(&self) -> Result<(), BuildError> {
+        prepare(self).map(|_| ())
+    }
+
+    /// The Dockerfile's path on disk.
+    pub fn dockerfile_path(&self) -> PathBuf {
+        self.dockerfile
+            .clone()
+            .unwrap_or_else(|| self.context.join("Dockerfile"))
+    }
+}
+
+/// What a successful build produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildOutcome {
+    /// The image's id (`sha256:…`), when the engine sent it.
+    pub image_id: Option<String>,
+    /// The tags the image was given.
+    pub tags: Vec<String>,
+    /// How long the whole build took.
+    pub duration: Duration,
+    /// Every BuildKit step, in the order they started.
+    pub steps: Vec<StepTiming>,
+    /// What the pre-pull did with each needed image.
+    pub images: Vec<ImageOutcome>,
+    /// Warnings: the analyser's, BuildKit's, failed pre-pulls'.
+    pub warnings: Vec<String>,
+    /// The context that was sent.
+    pub context: Option<ctx_tar::Summary>,
+}
+
+impl BuildOutcome {
+    /// Whether every Dockerfile instruction came from the cache (a rebuild with nothing
+    /// changed). `FROM` steps, BuildKit's `[internal]` steps and the export are not
+    /// cached by nature, so they do not count.
+    pub fn all_cached(&self) -> bool {
+        self.steps
+            .iter()
+            .filter(|step| step.is_instruction())
+            .all(|step| step.cached)
+    }
+}
+
+/// One BuildKit step of a build.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepTiming {
+    /// Its number (`#N`).
+    pub step: u32,
+    /// Its name (`[2/4] RUN make`).
+    pub name: String,
+    /// It came from the cache.
+    pub cached: bool,
+    /// How long it ran, when BuildKit said.
+    pub duration: Option<Duration>,
+}
+
+impl StepTiming {
+    /// Whether the step is a Dockerfile instruction other than `FROM`
+    /// (`[build 2/4] RUN make`), not one of BuildKit's own.
+    pub fn is_instruction(&self) -> bool {
+        let Some(rest) = self.name.strip_prefix('[') else {
+            return false;
+        };
+        match rest.split_once("] ") {
+            Some((position, instruction)) => {
+                position.contains('/') && !instruction.starts_with("FROM ")
+            }
+            None => false,
+        }
+    }
+}
+
+/// What the pre-pull did with one needed image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageOutcome {
+    /// The image.
+    pub image: String,
+    /// The platform it was needed for.
+    pub platform: Option<String>,
+    /// Present, pulled or failed.
+    pub outcome: PullOutcome,
+}
+
+/// Why a build did not produce an image.
+#[derive(Debug)]
+pub enum BuildError {
+    /// Bad input: an unreadable or invalid Dockerfile, context or option. The message
+    /// names the file (and line) or path.
+    Input(String),
+    /// The build ran and failed: the step, BuildKit's error, the step's last log lines.
+    Failed(BuildFailure),
+    /// The engine could not be reached or talked to.
+    Engine(EngineError),
+}
+
+impl BuildError {
+    /// Whether the engine could not be reached at all.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, BuildError::Engine(e) if e.is_unreachable())
+    }
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::Input(message) => f.write_str(message),
+            BuildError::Failed(failure) => write!(f, "{failure}"),
+            BuildError::Engine(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+impl From<EngineError> for BuildError {
+    fn from(e: EngineError) -> Self {
+        match e.build_failure() {
+            Some(failure) => BuildError::Failed(failure.clone()),
+            None => BuildError::Engine(e),
+        }
+    }
+}
+
+/// The analysis of a spec's Dockerfile, and what the engine needs for it.
+struct Prepared {
+    analysis: dockerfile_froms::Analysis,
+    needs: Vec<ImageNeed>,
+    mtime: MtimePolicy,
+}
+
+fn prepare(spec: &BuildSpec) -> Result<Prepared, BuildError> {
+    let path = spec.dockerfile_path();
+    let display = path.display().to_string();
+    let bytes = std::fs::read(&path)
+        .map_err(|e| BuildError::Input(format!("{display}: cannot read the Dockerfile: {e}")))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let target_platform = match &spec.platform {
+        Some(text) => Some(
+            Platform::parse(text)
+                .map_err(|e| BuildError::Input(format!("--platform {text:?}: {e}")))?,
+        ),
+        None => None,
+    };
+    let options = AnalyzeOptions {
+        build_args: spec.build_args.clone(),
+        target: spec.target.clone().filter(|t| !t.is_empty()),
+        target_platform,
+        build_platform: Platform::host(),
+    };
+    let analysis = dockerfile_froms::analyze(&text, &options).map_err(|err| {
+        let message = err.to_string();
+        BuildError::Input(match err.line() {
+            Some(line) => {
+                let prefix = format!("dockerfile parse error on line {line}: ");
+                let message = message.strip_prefix(&prefix).unwrap_or(&message);
+                format!("{display}:{line}: {message}")
+            }
+            None => format!("{display}: {message}"),
+        })
+    })?;
+    let mut needs = Vec::new();
+    if let Some(syntax) = &analysis.syntax {
+        needs.push(ImageNeed {
+            image: syntax.to_string(),
+            platform: Some(Platform::host().to_string()),
+        });
+    }
+    needs.extend(analysis.images.iter().map(|image| ImageNeed {
+        image: image.reference.to_string(),
+        platform: Some(image.platform.to_string()),
+    }));
+    let mtime = match spec.source_date_epoch {
+        Some(epoch) => MtimePolicy::Clamp(epoch),
+        None => MtimePolicy::Keep,
+    };
+    Ok(Prepared {
+        analysis,
+        needs,
+        mtime,
+    })
+}
+
+fn analyzed_event(prepared: &Prepared) -> Event {
+    let mut event = Event::analyzed(&prepared.analysis);
+    if let (Event::Analyzed { images }, Some(syntax)) = (&mut event, &prepared.analysis.syntax) {
+        images.insert(
+            0,
+            crate::events::NeededImage {
+                image: syntax.to_string(),
+                platform: Platform::host().to_string(),
+            },
+        );
+    }
+    event
+}
+
+async fn run_prepull<F: FnMut(&Event)>(
+    engine: &Engine,
+    spec: &BuildSpec,
+    needs: Vec<ImageNeed>,
+    on_event: &mut F,
+) -> Result<Vec<ImageOutcome>, BuildError> {
+    let mut images = Vec::new();
+    if needs.is_empty() {
+        return Ok(images);
+    }
+    let credentials = DockerConfig::load_from_env()
+        .map_err(|e| BuildError::Input(format!("docker configuration: {e}")))?;
+    let options = PrepullOptions {
+        always_pull: spec.pull,
+        ..PrepullOptions::default()
+    };
+    let mut pulls = std::pin::pin!(engine.prepull(needs, Arc::new(credentials), &options));
+    while let Some(event) = pulls.next().await {
+        if let BuildEvent::ImageReady {
+            image,
+            platform,
+            outcome,
+        } = &event
+        {
+            images.push(ImageOutcome {
+                image: image.clone(),
+                platform: platform.clone(),
+                outcome: outcome.clone(),
+            });
+        }
+        on_event(&Event::Engine(event));
+    }
+    Ok(images)
+}
+
+/// Pre-pulls every image the spec's build needs (and its `# syntax=` frontend), reporting
+/// [`Event::Analyzed`], then each image's progress and outcome. A failed pull is an
+/// outcome, not an error.
+pub async fn prepull<F: FnMut(&Event)>(
+    engine: &Engine,
+    spec: &BuildSpec,
+    mut on_event: F,
+) -> Result<Vec<ImageOutcome>, BuildError> {
+    let prepared = prepare(spec)?;
+    on_event(&analyzed_event(&prepared));
+    run_prepull(engine, spec, prepared.needs, &mut on_event).await
+}
+
+/// Builds the image of `spec` on `engine`, reporting every stage to `on_event`: the
+/// analysis, the pre-pull, the context upload, BuildKit's steps, and last
+/// [`Event::Finished`] or [`Event::Failed`] (not sent for bad input, which fails before
+/// anything is sent to the engine).
+///
+/// Dropping the returned future cancels the build on the engine. To consume the events as
+/// a stream instead, send them into a channel from the callback
+/// (`|event| { let _ = tx.send(event.clone()); }`) and read its receiver.
+pub async fn build<F: FnMut(&Event)>(
+    engine: &Engine,
+    spec: &BuildSpec,
+    mut on_event: F,
+) -> Result<BuildOutcome, BuildError> {
+    let started = Instant::now();
+    let prepared = prepare(spec)?;
+    on_event(&analyzed_event(&prepared));
+    let mut warnings: Vec<String> = prepared
+        .analysis
+        .warnings
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+
+    let mut context = ContextSpec::new(&spec.context);
+    context.mtime = prepared.mtime;
+    if let Some(dockerfile) = &spec.dockerfile {
+        context.dockerfile = Dockerfile::Path(dockerfile.clone());
+    }
+    let tar = ctx_tar::stream(context).map_err(|e| BuildError::Input(e.to_string()))?;
+
+    let images = run_prepull(engine, spec, prepared.needs, &mut on_event).await?;
+    for image in &images {
+        if let PullOutcome::Failed { reason } = &image.outcome {
+            warnings.push(format!("pull {}: {reason}", image.image));
+        }
+    }
+
+    let mut build_args = spec.build_args.clone();
+    if let Some(epoch) = spec.source_date_epoch {
+        build_args
+            .entry("SOURCE_DATE_EPOCH".into())
+            .or_insert_with(|| epoch.to_string());
+    }
+    let options = BuildOptions {
+        dockerfile: tar.dockerfile().map(str::to_owned),
+        tags: spec.tags.clone(),
+        build_args,
+        target: spec.target.clone().filter(|t| !t.is_empty()),
+        platform: spec.platform.clone(),
+        labels: spec.labels.clone(),
+        no_cache: spec.no_cache,
+    };
+    let stats = tar.stats();
+    let (upload_tx, mut upload_rx) = mpsc::unbounded_channel();
+    let body = Upload::new(tar, upload_tx);
+    let mut events = std::pin::pin!(engine.build(&options, body));
+
+    let mut steps: Vec<StepTiming> = Vec::new();
+    let mut image_id = None;
+    let mut upload_open = true;
+    let result = loop {
+        tokio::select! {
+            biased;
+            upload = upload_rx.recv(), if upload_open => match upload {
+                Some(event) => on_event(&event),
+                None => upload_open = false,
+            },
+            item = events.next() => match item {
+                Some(Ok(event)) => {
+                    // Upload events sent before this one come first.
+                    while let Ok(upload) = upload_rx.try_recv() {
+                        on_event(&upload);
+                    }
+                    record(&event, &mut steps, &mut image_id, &mut warnings);
+                    on_event(&Event::Engine(event));
+                }
+                Some(Err(e)) => break Err(BuildError::from(e)),
+                None => break Ok(()),
+            },
+        }
+    };
+    while let Ok(upload) = upload_rx.try_recv() {
+        on_event(&upload);
+    }
+    let duration = started.elapsed();
+    match result {
+        Ok(()) => {
+            on_event(&Event::finished(
+                image_id.clone(),
+                spec.tags.clone(),
+                duration,
+            ));
+            Ok(BuildOutcome {
+                image_id,
+                tags: spec.tags.clone(),
+                duration,
+                steps,
+                images,
+                warnings,
+                context: stats.summary(),
+            })
+        }
+        Err(err) => {
+            let step = match &err {
+                BuildError::Failed(failure) => failure.step.as_ref().map(|s| s.step),
+                _ => None,
+            };
+            let message = match &err {
+                BuildError::Failed(failure) => match &failure.step {
+                    Some(s) => s.error.clone(),
+                    None => failure.message.clone(),
+                },
+                other => other.to_string(),
+            };
+            on_event(&Event::failed(message, step, duration));
+            Err(err)
+        }
+    }
+}
+
+fn record(
+    event: &BuildEvent,
+    steps: &mut Vec<StepTiming>,
+    image_id: &mut Option<String>,
+    warnings: &mut Vec<String>,
+) {
+    let mut step_of = |step: u32, name: &str| -> usize {
+        match steps.iter().position(|s| s.step == step) {
+            Some(index) => index,
+            None => {
+                steps.push(StepTiming {
+                    step,
+                    name: name.to_owned(),
+                    cached: false,
+                    duration: None,
+                });
+                steps.len() - 1
+            }
+        }
+    };
+    match event {
+        BuildEvent::StepStarted { step, name, .. } => {
+            step_of(*step, name);
+        }
+        BuildEvent::StepCached { step, name, .. } => {
+            let index = step_of(*step, name);
+            steps[index].cached = true;
+        }
+        BuildEvent::StepCompleted {
+            step,
+            name,
+            duration_ms,
+            ..
+        } => {
+            let index = step_of(*step, name);
+            steps[index].duration = duration_ms.map(Duration::from_millis);
+        }
+        BuildEvent::ImageId { id } => *image_id = Some(id.clone()),
+        BuildEvent::Warning { message, .. } => warnings.push(message.clone()),
+        _ => {}
+    }
+}
+
+/// The context's tar as the build's body, reporting its progress on a channel: at most
+/// every [`UPLOAD_PROGRESS_EVERY`], and once when it has all been sent.
+struct Upload {
+    tar: TarStream,
+    stats: StreamStats,
+    events: mpsc::UnboundedSender<Event>,
+    started: Option<Instant>,
+    last: Option<Instant>,
+    bytes: u64,
+    done: bool,
+}
+
+impl Upload {
+    fn new(tar: TarStream, events: mpsc::UnboundedSender<Event>) -> Upload {
+        Upload {
+            stats: tar.stats(),
+            tar,
+            events,
+            started: None,
+            last: None,
+            bytes: 0,
+            done: false,
+        }
+    }
+}
+
+impl Stream for Upload {
+    type Item = std::io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        let polled = Pin::new(&mut this.tar).poll_next(cx);
+        let now = Instant::now();
+        let started = *this.started.get_or_insert(now);
+        match &polled {
+            Poll::Ready(Some(Ok(chunk))) => {
+                this.bytes += chunk.len() as u64;
+                if this
+                    .last
+                    .is_none_or(|last| now.duration_since(last) >= UPLOAD_PROGRESS_EVERY)
+                {
+                    this.last = Some(now);
+                    let _ = this.events.send(Event::upload_progress(
+                        0,
+                        this.bytes,
+                        None,
+                        now.duration_since(started),
+                        false,
+                    ));
+                }
+            }
+            Poll::Ready(None) => {
+                this.done = true;
+                let entries = this.stats.summary().map_or(0, |s| s.entries);
+                let _ = this.events.send(Event::upload_progress(
+                    entries,
+                    this.bytes,
+                    Some(this.bytes),
+                    now.duration_since(started),
+                    true,
+                ));
+            }
+            Poll::Ready(Some(Err(_))) => this.done = true,
+            Poll::Pending => {}
+        }
+        polled
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(name: &str, cached: bool) -> StepTiming {
+        StepTiming {
+            step: 1,
+            name: name.into(),
+            cached,
+            duration: None,
+        }
+    }
+
+    #[test]
+    fn only_instructions_other_than_from_count_for_all_cached() {
+        assert!(step("[build 2/4] RUN make", false).is_instruction());
+        assert!(step("[2/3] COPY a.txt /a.txt", false).is_instruction());
+        assert!(!step("[1/3] FROM docker.io/library/alpine:3.20", false).is_instruction());
+        assert!(!step("[internal] load metadata for x", false).is_instruction());
+        assert!(!step("exporting to image", false).is_instruction());
+        let outcome = |steps| BuildOutcome {
+            image_id: None,
+            tags: vec![],
+            duration: Duration::ZERO,
+            steps,
+            images: vec![],
+            warnings: vec![],
+            context: None,
+        };
+        assert!(outcome(vec![step("[1/2] FROM a", false), step("[2/2] RUN b", true)]).all_cached());
+        assert!(!outcome(vec![step("[2/2] RUN b", false)]).all_cached());
+    }
+
+    #[test]
+    fn bad_input_names_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = BuildSpec::new(dir.path()).check().unwrap_err();
+        assert!(
+            missing.to_string().contains("cannot read the Dockerfile"),
+            "{missing}"
+        );
+        std::fs::write(dir.path().join("Dockerfile"), "FROM alpine\nFROM\n").unwrap();
+        let invalid = BuildSpec::new(dir.path()).check().unwrap_err();
+        let expected = format!("{}:2: ", dir.path().join("Dockerfile").display());
+        assert!(invalid.to_string().starts_with(&expected), "{invalid}");
+        let mut spec = BuildSpec::new(dir.path());
+        std::fs::write(dir.path().join("Dockerfile"), "FROM alpine\n").unwrap();
+        spec.platform = Some("not a platform".into());
+        assert!(matches!(spec.check(), Err(BuildError::Input(_))));
+        spec.platform = None;
+        spec.check().unwrap();
+    }
+}

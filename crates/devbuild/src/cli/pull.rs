@@ -1,0 +1,85 @@
+//! `devbuild pull`: pre-pull every image a build needs, and print each one's outcome.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use devbuild::build::{prepull, BuildError, BuildSpec};
+use devbuild::engine_client::engine::Engine;
+use devbuild::engine_client::events::PullOutcome;
+
+use super::build::EXIT_UNREACHABLE;
+use super::{fail, parse_build_args, EXIT_FAILED, EXIT_USAGE};
+
+/// Arguments of `devbuild pull`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The build context directory.
+    #[arg(value_name = "CONTEXT", default_value = ".")]
+    context: PathBuf,
+    /// The Dockerfile (default: CONTEXT/Dockerfile).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// A build argument, `K=V`; a bare `K` takes its value from the environment.
+    #[arg(long = "build-arg", value_name = "K[=V]")]
+    build_args: Vec<String>,
+    /// The stage to build (default: the last one).
+    #[arg(long, value_name = "STAGE")]
+    target: Option<String>,
+    /// The target platform, `os/arch[/variant]`.
+    #[arg(long, value_name = "PLATFORM")]
+    platform: Option<String>,
+    /// Pull every needed image, even those present.
+    #[arg(long)]
+    pull: bool,
+}
+
+/// Runs `devbuild pull`: one line per image, `<image> <platform> present|pulled|failed:
+/// <reason>`; exit status 1 when a pull failed.
+pub fn run(args: &Args) -> ExitCode {
+    let mut spec = BuildSpec::new(&args.context);
+    spec.dockerfile = args.file.clone();
+    spec.build_args = parse_build_args(&args.build_args);
+    spec.target = args.target.clone();
+    spec.platform = args.platform.clone();
+    spec.pull = args.pull;
+    let runtime = match super::runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    if let Err(err) = spec.check() {
+        return fail(EXIT_USAGE, err);
+    }
+    runtime.block_on(async {
+        let engine = match Engine::connect_from_env().await {
+            Ok(engine) => engine,
+            Err(e) => return fail(EXIT_UNREACHABLE, e),
+        };
+        let outcomes = match prepull(&engine, &spec, |_| {}).await {
+            Ok(outcomes) => outcomes,
+            Err(err @ BuildError::Input(_)) => return fail(EXIT_USAGE, err),
+            Err(err) if err.is_unreachable() => return fail(EXIT_UNREACHABLE, err),
+            Err(err) => return fail(EXIT_FAILED, err),
+        };
+        let mut failed = false;
+        for image in &outcomes {
+            let platform = image.platform.as_deref().unwrap_or("-");
+            let status = match &image.outcome {
+                PullOutcome::Present => "present".to_string(),
+                PullOutcome::Pulled => "pulled".to_string(),
+                PullOutcome::Failed { reason } => {
+                    failed = true;
+                    format!("failed: {reason}")
+                }
+            };
+            println!("{} {platform} {status}", image.image);
+        }
+        if outcomes.is_empty() {
+            println!("no external images needed");
+        }
+        if failed {
+            ExitCode::from(EXIT_FAILED)
+        } else {
+            ExitCode::SUCCESS
+        }
+    })
+}

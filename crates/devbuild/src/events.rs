@@ -1,0 +1,255 @@
+//! What a build reports while it runs: [`Event`], the vocabulary of the progress renderers
+//! and of `devbuild build --progress=json`, which prints one event per line.
+//!
+//! An event is a JSON object whose `"event"` field names it (`snake_case`). The engine's
+//! own events ([`BuildEvent`]: BuildKit's steps, their progress and logs, warnings, the
+//! pre-pull) appear exactly as `engine_client` serialises them; devbuild adds the events of
+//! the stages around them: the Dockerfile's analysis, the context upload and the result.
+//! In the order a build reports them (fields with `?` are left out when unknown or empty):
+//!
+//! | `"event"` | fields |
+//! |---|---|
+//! | `analyzed` | `images`: `[{"image", "platform"}]` |
+//! | `pull_progress` | `image`, `layer?`, `status`, `current?`, `total?` |
+//! | `image_ready` | `image`, `platform?`, `outcome`: `{"status": "present" \| "pulled" \| "failed", "reason"?}` |
+//! | `upload_progress` | `entries`, `bytes`, `total_bytes?`, `bytes_per_sec`, `done` |
+//! | `step_started`, `step_cached` | `step`, `name`, `digest` |
+//! | `step_completed` | `step`, `name`, `digest`, `duration_ms?` |
+//! | `step_failed` | `step`, `name`, `digest`, `error`, `canceled` |
+//! | `step_progress` | `step`, `id`, `current`, `total?`, `completed` |
+//! | `step_log` | `step`, `stream` (`stdout` \| `stderr`), `line` |
+//! | `warning` | `step?`, `message`, `detail?`, `url?`, `location?`: `{"file", "line"}` |
+//! | `stream` | `text` |
+//! | `image_id` | `id` |
+//! | `error` | `message`, `code?` |
+//! | `finished` | `image_id?`, `tags`, `duration_ms` |
+//! | `failed` | `message`, `step?`, `duration_ms` |
+//!
+//! ```
+//! use devbuild::events::{BuildEvent, Event};
+//!
+//! let event = Event::from(BuildEvent::StepCached {
+//!     step: 4,
+//!     name: "[2/4] RUN apk add make".into(),
+//!     digest: "sha256:2a…".into(),
+//! });
+//! let line = serde_json::to_string(&event).unwrap();
+//! assert_eq!(
+//!     line,
+//!     r#"{"event":"step_cached","step":4,"name":"[2/4] RUN apk add make","digest":"sha256:2a…"}"#,
+//! );
+//! assert_eq!(serde_json::from_str::<Event>(&line).unwrap(), event);
+//! ```
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use engine_client::events::{BuildEvent, LogStream, PullOutcome, SourceLocation};
+
+/// One thing that happened during a build, from the Dockerfile's analysis to the result.
+///
+/// Serialised internally tagged by `"event"`; the [`Event::Engine`] events keep the tags and
+/// fields of [`BuildEvent`] (`step_started`, `step_log`, `pull_progress`, …).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Event {
+    /// The Dockerfile was analysed: every external image its build needs.
+    Analyzed {
+        /// The images, in the analyser's order (stage bases first), each once per platform.
+        images: Vec<NeededImage>,
+    },
+    /// Progress of sending the build context to the engine.
+    UploadProgress {
+        /// Archive entries (files, directories, links) sent so far.
+        entries: u64,
+        /// Bytes of the archive sent so far.
+        bytes: u64,
+        /// The archive's size, when known beforehand.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        total_bytes: Option<u64>,
+        /// The average rate so far, in bytes per second.
+        bytes_per_sec: u64,
+        /// The whole context has been sent.
+        #[serde(default)]
+        done: bool,
+    },
+    /// The build succeeded.
+    Finished {
+        /// The image's id (`sha256:…`), when the engine sent it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        image_id: Option<String>,
+        /// The tags the image was given.
+        #[serde(default)]
+        tags: Vec<String>,
+        /// How long the whole build took, analysis and pre-pull included.
+        duration_ms: u64,
+    },
+    /// The build failed.
+    Failed {
+        /// Why, in the words of whatever failed (the engine, BuildKit, the context).
+        message: String,
+        /// The step that failed, when a step did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<u32>,
+        /// How long the build ran.
+        duration_ms: u64,
+    },
+    /// An event of the engine: a BuildKit step, its progress and logs, a warning, the image
+    /// id, an error, or the pre-pull of an image. Serialised as [`BuildEvent`] is.
+    #[serde(untagged)]
+    Engine(BuildEvent),
+}
+
+/// An external image the build needs, for one platform.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NeededImage {
+    /// The normalised reference (`docker.io/library/alpine:3.20`).
+    pub image: String,
+    /// The platform it is needed for (`linux/amd64`).
+    pub platform: String,
+}
+
+impl From<&dockerfile_froms::NeededImage> for NeededImage {
+    fn from(need: &dockerfile_froms::NeededImage) -> Self {
+        NeededImage {
+            image: need.reference.to_string(),
+            platform: need.platform.to_string(),
+        }
+    }
+}
+
+impl From<BuildEvent> for Event {
+    fn from(event: BuildEvent) -> Self {
+        Event::Engine(event)
+    }
+}
+
+impl Event {
+    /// The [`Event::Analyzed`] event of an analysis.
+    pub fn analyzed(analysis: &dockerfile_froms::Analysis) -> Event {
+        Event::Analyzed {
+            images: analysis.images.iter().map(NeededImage::from).collect(),
+        }
+    }
+
+    /// An [`Event::UploadProgress`] event, its rate the average over `elapsed` (the time
+    /// since the upload began).
+    pub fn upload_progress(
+        entries: u64,
+        bytes: u64,
+        total_bytes: Option<u64>,
+        elapsed: Duration,
+        done: bool,
+    ) -> Event {
+        let secs = elapsed.as_secs_f64();
+        let bytes_per_sec = if secs > 0.0 {
+            (bytes as f64 / secs) as u64
+        } else {
+            0
+        };
+        Event::UploadProgress {
+            entries,
+            bytes,
+            total_bytes,
+            bytes_per_sec,
+            done,
+        }
+    }
+
+    /// The [`Event::Finished`] event.
+    pub fn finished(image_id: Option<String>, tags: Vec<String>, duration: Duration) -> Event {
+        Event::Finished {
+            image_id,
+            tags,
+            duration_ms: millis(duration),
+        }
+    }
+
+    /// The [`Event::Failed`] event.
+    pub fn failed(message: impl Into<String>, step: Option<u32>, duration: Duration) -> Event {
+        Event::Failed {
+            message: message.into(),
+            step,
+            duration_ms: millis(duration),
+        }
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn analyzed_lists_each_needed_image_with_its_platform() {
+        let analysis = dockerfile_froms::analyze(
+            "FROM --platform=linux/arm64 golang:1.22 AS build\nFROM alpine:3.20\nCOPY --from=build /app /app\n",
+            &Default::default(),
+        )
+        .unwrap();
+        let Event::Analyzed { images } = Event::analyzed(&analysis) else {
+            panic!("not an analysis");
+        };
+        assert_eq!(images.len(), 2);
+        assert_eq!(
+            images[0],
+            NeededImage {
+                image: "docker.io/library/golang:1.22".into(),
+                platform: "linux/arm64".into(),
+            }
+        );
+        assert_eq!(images[1].image, "docker.io/library/alpine:3.20");
+    }
+
+    #[test]
+    fn upload_rate_is_the_average_so_far() {
+        let event = Event::upload_progress(10, 3_000_000, None, Duration::from_secs(2), false);
+        assert_eq!(
+            serde_json::to_string(&event).unwrap(),
+            r#"{"event":"upload_progress","entries":10,"bytes":3000000,"bytes_per_sec":1500000,"done":false}"#
+        );
+        let Event::UploadProgress { bytes_per_sec, .. } =
+            Event::upload_progress(0, 0, Some(5), Duration::ZERO, false)
+        else {
+            panic!("not an upload");
+        };
+        assert_eq!(bytes_per_sec, 0);
+    }
+
+    #[test]
+    fn results_serialise_with_their_tag() {
+        assert_eq!(
+            serde_json::to_string(&Event::finished(
+                Some("sha256:15d3".into()),
+                vec!["app:dev".into()],
+                Duration::from_millis(6950),
+            ))
+            .unwrap(),
+            r#"{"event":"finished","image_id":"sha256:15d3","tags":["app:dev"],"duration_ms":6950}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Event::failed(
+                "exit code: 2",
+                Some(8),
+                Duration::from_millis(1130)
+            ))
+            .unwrap(),
+            r#"{"event":"failed","message":"exit code: 2","step":8,"duration_ms":1130}"#
+        );
+    }
+
+    #[test]
+    fn unknown_events_are_an_error() {
+        let err = serde_json::from_str::<Event>(r#"{"event":"teleported","step":1}"#).unwrap_err();
+        assert!(
+            err.to_string().contains("did not match any variant"),
+            "{err}"
+        );
+        assert!(serde_json::from_str::<Event>(r#"{"step":1}"#).is_err());
+    }
+}

@@ -1,0 +1,448 @@
+//! `--progress=plain`: the text of `docker buildx build --progress=plain`, for logs and CI.
+//!
+//! Each step is a group of lines prefixed with its number, opened by its name and closed by
+//! its outcome, with a blank line between groups:
+//!
+//! ```text
+//! #5 [2/4] RUN make
+//! #5 0.412 cc -o app main.c
+//! #5 DONE 1.2s
+//!
+//! #6 [3/4] COPY . .
+//! #6 CACHED
+//! ```
+//!
+//! When another step speaks before the current one is over, the current group is left with
+//! `#N ...` and reopened later under its name again, as buildx does. Task progress
+//! (`#2 transferring context: 2.34kB done`) is printed when it moved by 5% or 5 s. What
+//! devbuild does around BuildKit uses group `#0`: the Dockerfile's analysis
+//! (`#0 [analyze] …`), each pre-pull (`#0 [pull] docker.io/library/alpine:3.20`) and the
+//! context upload (`#0 [context] sending build context`). At the end come the failed
+//! steps' last log lines between `------` rules and the warnings, as buildx prints them.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+use super::state::{State, Step, StepStatus};
+use super::{format_bytes, format_log_offset, trailer};
+use crate::events::{BuildEvent, Event, PullOutcome};
+
+/// Progress is printed again when it moved by this share of its total…
+const MIN_PROGRESS_DELTA: f64 = 0.05;
+/// …or this long after it was last printed.
+const MIN_TIME_DELTA: Duration = Duration::from_secs(5);
+
+/// The plain renderer: events in, buildx's plain text out.
+pub struct PlainRenderer<W: Write> {
+    out: W,
+    state: State,
+    /// The group whose lines come now, if one is open.
+    current: Option<Group>,
+    /// Whether a group was opened yet (the first is not preceded by a blank line).
+    opened_any: bool,
+    /// When each task's progress was last printed, and where it was then.
+    last_printed: HashMap<(Group, String), Printed>,
+    /// Tasks whose completion was printed.
+    completed_tasks: HashSet<(u32, String)>,
+    /// Steps that completed while some of their tasks were still going: their `DONE` waits.
+    pending_done: Vec<u32>,
+}
+
+/// A group of lines: a BuildKit step, or devbuild's own work (numbered `#0`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Group {
+    Analysis,
+    Pull(String),
+    Upload,
+    Step(u32),
+}
+
+#[derive(Clone, Debug)]
+struct Printed {
+    current: i64,
+    status: String,
+    at: Instant,
+}
+
+impl<W: Write> PlainRenderer<W> {
+    /// A renderer writing to `out`.
+    pub fn new(out: W) -> PlainRenderer<W> {
+        PlainRenderer {
+            out,
+            state: State::new(),
+            current: None,
+            opened_any: false,
+            last_printed: HashMap::new(),
+            completed_tasks: HashSet::new(),
+            pending_done: Vec::new(),
+        }
+    }
+
+    /// What the events said so far.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Prints what one event, which happened at `now`, adds.
+    pub fn event(&mut self, event: &Event, now: Instant) -> io::Result<()> {
+        self.state.apply(event, now);
+        match event {
+            Event::Analyzed { images } => {
+                self.open(Group::Analysis)?;
+                for image in images {
+                    writeln!(self.out, "#0 {} {}", image.image, image.platform)?;
+                }
+                self.close(&Group::Analysis, "DONE 0.0s")?;
+            }
+            Event::UploadProgress { .. } => self.upload(now)?,
+            Event::Finished { .. } | Event::Failed { .. } => {}
+            Event::Engine(event) => self.engine(event, now)?,
+        }
+        self.out.flush()
+    }
+
+    fn engine(&mut self, event: &BuildEvent, now: Instant) -> io::Result<()> {
+        match event {
+            BuildEvent::StepStarted { step, .. } => self.open(Group::Step(*step))?,
+            BuildEvent::StepCached { step, .. } => {
+                self.open(Group::Step(*step))?;
+                self.close_again(*step, now)?;
+            }
+            BuildEvent::StepCompleted { step, .. } => {
+                self.open(Group::Step(*step))?;
+                self.close_again(*step, now)?;
+            }
+            BuildEvent::StepFailed { step, .. } => {
+                self.open(Group::Step(*step))?;
+                self.close_again(*step, now)?;
+            }
+            BuildEvent::StepProgress {
+                step,
+                id,
+                current,
+                total,
+                completed,
+            } => {
+                let printed = self.task(*step, id, *current, *total, *completed, now)?;
+                if printed {
+                    self.close_again(*step, now)?;
+                }
+            }
+            BuildEvent::StepLog { step, .. } => {
+                let Some(line) = self
+                    .state
+                    .step_by_number(*step)
+                    .and_then(|s| s.logs.back())
+                    .map(|log| format!("#{step} {} {}", format_log_offset(log.offset), log.text))
+                else {
+                    return Ok(());
+                };
+                self.open(Group::Step(*step))?;
+                writeln!(self.out, "{line}")?;
+                self.close_again(*step, now)?;
+            }
+            BuildEvent::Warning {
+                step: Some(step),
+                message,
+                ..
+            } if self.state.step_by_number(*step).is_some() => {
+                self.open(Group::Step(*step))?;
+                writeln!(self.out, "#{step} WARN: {message}")?;
+                self.close_again(*step, now)?;
+            }
+            BuildEvent::PullProgress {
+                image,
+                layer,
+                status,
+                current,
+                total,
+            } => {
+                let group = Group::Pull(image.clone());
+                let key = (group.clone(), layer.clone().unwrap_or_default());
+                let current = current.map_or(0, |c| i64::try_from(c).unwrap_or(i64::MAX));
+                let total = total.and_then(|t| i64::try_from(t).ok());
+                if !self.due(&key, status, current, total, now) {
+                    return Ok(());
+                }
+                self.open(group)?;
+                let mut line = String::from("#0 ");
+                if let Some(layer) = layer {
+                    line.push_str(layer);
+                    line.push(' ');
+                }
+                line.push_str(status);
+                line.push_str(&bytes_text(current, total));
+                writeln!(self.out, "{line}")?;
+                self.printed(key, status, current, now);
+            }
+            BuildEvent::ImageReady { image, outcome, .. } => {
+                let group = Group::Pull(image.clone());
+                self.open(group.clone())?;
+                let took = self.pull_duration(image, now);
+                match outcome {
+                    PullOutcome::Present => self.close(&group, "CACHED")?,
+                    PullOutcome::Failed { reason } => {
+                        writeln!(self.out, "#0 WARN: {reason}")?;
+                        self.close(&group, &format!("DONE {took:.1}s"))?;
+                    }
+                    _ => self.close(&group, &format!("DONE {took:.1}s"))?,
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Ends the output: steps still waiting for their `DONE`, then the failed steps' logs
+    /// and the warnings.
+    pub fn finish(&mut self, now: Instant) -> io::Result<()> {
+        for step in std::mem::take(&mut self.pending_done) {
+            let Some(outcome) = self
+                .state
+                .step_by_number(step)
+                .and_then(|s| outcome(s, now))
+            else {
+                continue;
+            };
+            self.open(Group::Step(step))?;
+            self.close(&Group::Step(step), &outcome)?;
+        }
+        for (_, line) in trailer(&self.state) {
+            writeln!(self.out, "{line}")?;
+        }
+        self.out.flush()
+    }
+
+    fn upload(&mut self, now: Instant) -> io::Result<()> {
+        let Some(upload) = self.state.upload.clone() else {
+            return Ok(());
+        };
+        let took = upload
+            .ended
+            .unwrap_or(now)
+            .saturating_duration_since(upload.started);
+        if upload.ended.is_some() {
+            if self
+                .last_printed
+                .contains_key(&(Group::Upload, "done".into()))
+            {
+                return Ok(());
+            }
+            self.open(Group::Upload)?;
+            writeln!(
+                self.out,
+                "#0 transferring context: {} entries {}{} done",
+                upload.entries,
+                format_bytes(upload.bytes),
+                seconds_text(took),
+            )?;
+            self.printed((Group::Upload, "done".into()), "", 0, now);
+            return self.close(&Group::Upload, &format!("DONE {:.1}s", took.as_secs_f64()));
+        }
+        let key = (Group::Upload, String::new());
+        let current = i64::try_from(upload.bytes).unwrap_or(i64::MAX);
+        let total = upload.total.and_then(|t| i64::try_from(t).ok());
+        if !self.due(&key, "", current, total, now) {
+            return Ok(());
+        }
+        self.open(Group::Upload)?;
+        writeln!(
+            self.out,
+            "#0 transferring context:{} at {}/s{}",
+            bytes_text(current, total),
+            format_bytes(upload.bytes_per_sec),
+            seconds_text(took),
+        )?;
+        self.printed(key, "", current, now);
+        Ok(())
+    }
+
+    fn task(
+        &mut self,
+        step: u32,
+        id: &str,
+        current: i64,
+        total: Option<i64>,
+        completed: bool,
+        now: Instant,
+    ) -> io::Result<bool> {
+        let key = (Group::Step(step), id.to_string());
+        if completed {
+            if !self.completed_tasks.insert((step, id.to_string())) {
+                return Ok(false);
+            }
+        } else if !self.due(&key, "", current, total, now) {
+            return Ok(false);
+        }
+        let Some(task) = self
+            .state
+            .step_by_number(step)
+            .and_then(|s| s.tasks.iter().find(|t| t.id == id))
+        else {
+            return Ok(false);
+        };
+        let took = task
+            .completed
+            .unwrap_or(now)
+            .saturating_duration_since(task.started);
+        let mut line = format!("#{step} {id}{}", bytes_text(current, total));
+        line.push_str(&seconds_text(took));
+        if completed {
+            line.push_str(" done");
+        }
+        self.open(Group::Step(step))?;
+        writeln!(self.out, "{line}")?;
+        self.printed(key, "", current, now);
+        Ok(true)
+    }
+
+    /// Whether progress at `current` is worth a line: the first, a new status, or a move of 5% or 5 s since the last one printed.
+    fn due(
+        &self,
+        key: &(Group, String),
+        status: &str,
+        current: i64,
+        total: Option<i64>,
+        now: Instant,
+    ) -> bool {
+        let Some(last) = self.last_printed.get(key) else {
+            return true;
+        };
+        if last.status != status {
+            return true;
+        }
+        let progress = match total {
+            Some(total) if total > 0 => (current - last.current) as f64 / total as f64,
+            _ => 0.0,
+        };
+        progress >= MIN_PROGRESS_DELTA || now.saturating_duration_since(last.at) >= MIN_TIME_DELTA
+    }
+
+    fn printed(&mut self, key: (Group, String), status: &str, current: i64, now: Instant) {
+        self.last_printed.insert(
+            key,
+            Printed {
+                current,
+                status: status.to_string(),
+                at: now,
+            },
+        );
+    }
+
+    fn has_open_tasks(&self, step: u32) -> bool {
+        self.state
+            .step_by_number(step)
+            .is_some_and(|s| s.tasks.iter().any(|t| t.completed.is_none()))
+    }
+
+    fn pull_duration(&self, image: &str, now: Instant) -> f64 {
+        self.state
+            .pulls
+            .iter()
+            .find(|p| p.image == image)
+            .map_or(0.0, |p| {
+                p.ended
+                    .unwrap_or(now)
+                    .saturating_duration_since(p.started)
+                    .as_secs_f64()
+            })
+    }
+
+    /// Makes `group` the current one, leaving the current one with `#N ...` and opening
+    /// `group` with its name.
+    fn open(&mut self, group: Group) -> io::Result<()> {
+        if self.current.as_ref() == Some(&group) {
+            return Ok(());
+        }
+        if let Some(old) = self.current.take() {
+            writeln!(self.out, "#{} ...", index(&old))?;
+        }
+        if self.opened_any {
+            writeln!(self.out)?;
+        }
+        self.opened_any = true;
+        writeln!(self.out, "#{} {}", index(&group), self.name(&group))?;
+        self.current = Some(group);
+        Ok(())
+    }
+
+    /// Ends `group` (the current one) with its outcome.
+    fn close(&mut self, group: &Group, outcome: &str) -> io::Result<()> {
+        writeln!(self.out, "#{} {outcome}", index(group))?;
+        self.current = None;
+        Ok(())
+    }
+
+    /// Ends a step's group (the current one) with its outcome if the step is over and none
+    /// of its tasks is still going; else leaves it open (buildx keeps a step open while a
+    /// task of it goes on, and closes it again when a late line was printed into it).
+    fn close_again(&mut self, step: u32, now: Instant) -> io::Result<()> {
+        let Some(outcome) = self
+            .state
+            .step_by_number(step)
+            .and_then(|s| outcome(s, now))
+        else {
+            return Ok(());
+        };
+        if self.has_open_tasks(step) {
+            if !self.pending_done.contains(&step) {
+                self.pending_done.push(step);
+            }
+            return Ok(());
+        }
+        self.pending_done.retain(|s| *s != step);
+        self.close(&Group::Step(step), &outcome)
+    }
+
+    fn name(&self, group: &Group) -> String {
+        match group {
+            Group::Analysis => "[analyze] images the build needs".to_string(),
+            Group::Pull(image) => format!("[pull] {image}"),
+            Group::Upload => "[context] sending build context".to_string(),
+            Group::Step(step) => self
+                .state
+                .step_by_number(*step)
+                .map(|s| s.name.clone())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// How a step that is over ended, as its group's last line says it; nothing while it runs.
+fn outcome(step: &Step, now: Instant) -> Option<String> {
+    match &step.status {
+        StepStatus::Running => None,
+        StepStatus::Cached => Some("CACHED".to_string()),
+        StepStatus::Done => Some(format!("DONE {:.1}s", step.duration(now).as_secs_f64())),
+        StepStatus::Failed(error) => Some(format!("ERROR: {error}")),
+        StepStatus::Canceled => Some("CANCELED".to_string()),
+    }
+}
+
+fn index(group: &Group) -> u32 {
+    match group {
+        Group::Step(step) => *step,
+        _ => 0,
+    }
+}
+
+/// ` 1.20MB / 3.40MB`, ` 1.20MB` or nothing, as buildx shows a task's bytes.
+fn bytes_text(current: i64, total: Option<i64>) -> String {
+    let bytes = |n: i64| format_bytes(u64::try_from(n).unwrap_or(0));
+    match total {
+        Some(total) if total != 0 => format!(" {} / {}", bytes(current), bytes(total)),
+        _ if current != 0 => format!(" {}", bytes(current)),
+        _ => String::new(),
+    }
+}
+
+/// ` 1.2s`, or nothing for less than 10 ms, as buildx shows a task's time.
+fn seconds_text(took: Duration) -> String {
+    let secs = took.as_secs_f64();
+    if secs > 0.01 {
+        format!(" {secs:.1}s")
+    } else {
+        String::new()
+    }
+}

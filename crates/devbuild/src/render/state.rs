@@ -1,0 +1,417 @@
+//! What the renderers know about a build so far, built from its events.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use engine_client::progress::FAILURE_LOG_LINES;
+
+use crate::events::{BuildEvent, Event, NeededImage, PullOutcome};
+
+/// Everything the events of one build have said so far: its steps with their progress, logs
+/// and warnings, the pre-pulls, the context upload, the outcome. The live view is drawn
+/// from it ([`tty::frame`](super::tty::frame)).
+#[derive(Clone, Debug, Default)]
+pub struct State {
+    /// When the first event came.
+    pub(crate) started: Option<Instant>,
+    /// When the result ([`Event::Finished`] or [`Event::Failed`]) came.
+    pub(crate) ended: Option<Instant>,
+    /// The images the analysis found, if it was reported.
+    pub(crate) images: Option<Vec<NeededImage>>,
+    /// The order in which things first showed up.
+    pub(crate) jobs: Vec<JobRef>,
+    pub(crate) pulls: Vec<Pull>,
+    pub(crate) upload: Option<Upload>,
+    pub(crate) steps: Vec<Step>,
+    step_index: HashMap<u32, usize>,
+    /// Every warning's message, in order.
+    pub(crate) warnings: Vec<String>,
+    pub(crate) outcome: Option<Outcome>,
+    /// The image id, once the engine sent it.
+    pub(crate) image_id: Option<String>,
+}
+
+/// One line of the live view's list, in the order things first showed up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum JobRef {
+    Analysis,
+    Pull(usize),
+    Upload,
+    Step(usize),
+}
+
+/// One BuildKit step.
+#[derive(Clone, Debug)]
+pub(crate) struct Step {
+    pub(crate) name: String,
+    /// When it started (or was first heard of).
+    pub(crate) started: Instant,
+    pub(crate) ended: Option<Instant>,
+    /// How long it ran, as BuildKit measured it.
+    pub(crate) reported: Option<Duration>,
+    pub(crate) status: StepStatus,
+    pub(crate) tasks: Vec<Task>,
+    /// The last [`FAILURE_LOG_LINES`] log lines.
+    pub(crate) logs: VecDeque<LogLine>,
+    /// How many log lines it printed in all.
+    pub(crate) log_count: usize,
+    pub(crate) warnings: Vec<String>,
+}
+
+/// Where a step is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum StepStatus {
+    Running,
+    Cached,
+    Done,
+    Failed(String),
+    Canceled,
+}
+
+/// One task inside a step (a layer download, the context transfer).
+#[derive(Clone, Debug)]
+pub(crate) struct Task {
+    pub(crate) id: String,
+    pub(crate) current: i64,
+    pub(crate) total: Option<i64>,
+    pub(crate) started: Instant,
+    pub(crate) completed: Option<Instant>,
+}
+
+/// A log line of a step.
+#[derive(Clone, Debug)]
+pub(crate) struct LogLine {
+    /// Since the step started.
+    pub(crate) offset: Duration,
+    pub(crate) text: String,
+}
+
+/// The pre-pull of one image.
+#[derive(Clone, Debug)]
+pub(crate) struct Pull {
+    pub(crate) image: String,
+    pub(crate) platform: Option<String>,
+    pub(crate) started: Instant,
+    pub(crate) ended: Option<Instant>,
+    pub(crate) layers: Vec<Layer>,
+    pub(crate) outcome: Option<PullOutcome>,
+}
+
+/// A layer of a pull, as the engine's per-layer statuses tell it.
+#[derive(Clone, Debug)]
+pub(crate) struct Layer {
+    pub(crate) id: String,
+    pub(crate) downloaded: u64,
+    pub(crate) download_total: Option<u64>,
+    pub(crate) download_done: bool,
+}
+
+/// The context upload.
+#[derive(Clone, Debug)]
+pub(crate) struct Upload {
+    pub(crate) entries: u64,
+    pub(crate) bytes: u64,
+    pub(crate) total: Option<u64>,
+    pub(crate) bytes_per_sec: u64,
+    pub(crate) started: Instant,
+    pub(crate) ended: Option<Instant>,
+}
+
+/// How the build ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Finished,
+    Failed,
+}
+
+impl State {
+    /// Nothing known yet.
+    pub fn new() -> State {
+        State::default()
+    }
+
+    /// Takes in one event that happened at `now`.
+    pub fn apply(&mut self, event: &Event, now: Instant) {
+        self.started.get_or_insert(now);
+        match event {
+            Event::Analyzed { images } => {
+                if self.images.is_none() {
+                    self.jobs.push(JobRef::Analysis);
+                }
+                self.images = Some(images.clone());
+            }
+            Event::UploadProgress {
+                entries,
+                bytes,
+                total_bytes,
+                bytes_per_sec,
+                done,
+            } => {
+                if self.upload.is_none() {
+                    self.jobs.push(JobRef::Upload);
+                }
+                let upload = self.upload.get_or_insert(Upload {
+                    entries: 0,
+                    bytes: 0,
+                    total: None,
+                    bytes_per_sec: 0,
+                    started: now,
+                    ended: None,
+                });
+                upload.entries = *entries;
+                upload.bytes = *bytes;
+                upload.total = *total_bytes;
+                upload.bytes_per_sec = *bytes_per_sec;
+                if *done {
+                    upload.ended.get_or_insert(now);
+                }
+            }
+            Event::Finished { .. } => {
+                self.outcome = Some(Outcome::Finished);
+                self.ended.get_or_insert(now);
+            }
+            Event::Failed { .. } => {
+                self.outcome = Some(Outcome::Failed);
+                self.ended.get_or_insert(now);
+            }
+            Event::Engine(event) => self.apply_engine(event, now),
+        }
+    }
+
+    fn apply_engine(&mut self, event: &BuildEvent, now: Instant) {
+        match event {
+            BuildEvent::StepStarted { step, name, .. } => {
+                self.step(*step, now).name.clone_from(name);
+            }
+            BuildEvent::StepCached { step, name, .. } => {
+                let step = self.step(*step, now);
+                step.name.clone_from(name);
+                step.status = StepStatus::Cached;
+                step.ended.get_or_insert(now);
+            }
+            BuildEvent::StepCompleted {
+                step,
+                name,
+                duration_ms,
+                ..
+            } => {
+                let step = self.step(*step, now);
+                step.name.clone_from(name);
+                if step.status == StepStatus::Running {
+                    step.status = StepStatus::Done;
+                }
+                step.reported = duration_ms.map(Duration::from_millis);
+                step.ended.get_or_insert(now);
+            }
+            BuildEvent::StepFailed {
+                step,
+                name,
+                error,
+                canceled,
+                ..
+            } => {
+                let step = self.step(*step, now);
+                step.name.clone_from(name);
+                step.status = if *canceled {
+                    StepStatus::Canceled
+                } else {
+                    StepStatus::Failed(error.clone())
+                };
+                step.ended.get_or_insert(now);
+            }
+            BuildEvent::StepProgress {
+                step,
+                id,
+                current,
+                total,
+                completed,
+            } => {
+                let step = self.step(*step, now);
+                let task = match step.tasks.iter().position(|t| t.id == *id) {
+                    Some(index) => &mut step.tasks[index],
+                    None => {
+                        step.tasks.push(Task {
+                            id: id.clone(),
+                            current: 0,
+                            total: None,
+                            started: now,
+                            completed: None,
+                        });
+                        step.tasks.last_mut().expect("just pushed")
+                    }
+                };
+                task.current = *current;
+                task.total = *total;
+                if *completed {
+                    task.completed.get_or_insert(now);
+                }
+            }
+            BuildEvent::StepLog { step, line, .. } => {
+                let step = self.step(*step, now);
+                if step.logs.len() == FAILURE_LOG_LINES {
+                    step.logs.pop_front();
+                }
+                step.logs.push_back(LogLine {
+                    offset: now.saturating_duration_since(step.started),
+                    text: line.clone(),
+                });
+                step.log_count += 1;
+            }
+            BuildEvent::Warning { step, message, .. } => {
+                self.warnings.push(message.clone());
+                // A warning about a step that never showed up stays a build-wide one.
+                if let Some(&index) = step.and_then(|n| self.step_index.get(&n)) {
+                    self.steps[index].warnings.push(message.clone());
+                }
+            }
+            BuildEvent::ImageId { id } => self.image_id = Some(id.clone()),
+            BuildEvent::PullProgress {
+                image,
+                layer,
+                status,
+                current,
+                total,
+            } => {
+                let pull = self.pull(image, now);
+                let Some(layer) = layer else {
+                    return;
+                };
+                let layer = match pull.layers.iter().position(|l| l.id == *layer) {
+                    Some(index) => &mut pull.layers[index],
+                    None => {
+                        pull.layers.push(Layer {
+                            id: layer.clone(),
+                            downloaded: 0,
+                            download_total: None,
+                            download_done: false,
+                        });
+                        pull.layers.last_mut().expect("just pushed")
+                    }
+                };
+                match status.as_str() {
+                    "Downloading" => {
+                        layer.downloaded = current.unwrap_or(layer.downloaded);
+                        layer.download_total = total.or(layer.download_total);
+                    }
+                    "Download complete" | "Verifying Checksum" | "Extracting" | "Pull complete" => {
+                        layer.download_done = true;
+                    }
+                    _ => {}
+                }
+            }
+            BuildEvent::ImageReady {
+                image,
+                platform,
+                outcome,
+            } => {
+                let pull = self.pull(image, now);
+                pull.platform.clone_from(platform);
+                pull.outcome = Some(outcome.clone());
+                pull.ended.get_or_insert(now);
+            }
+            // The engine's own text (classic-builder chatter such as `Successfully tagged`)
+            // and its error (the caller prints the build's error) change no progress.
+            BuildEvent::Stream { .. } | BuildEvent::Error { .. } => {}
+            _ => {}
+        }
+    }
+
+    /// Whether the result came.
+    pub fn is_finished(&self) -> bool {
+        self.outcome.is_some()
+    }
+
+    /// The step numbered `number`, made (running since `now`) if it is new.
+    fn step(&mut self, number: u32, now: Instant) -> &mut Step {
+        let index = *self.step_index.entry(number).or_insert_with(|| {
+            self.steps.push(Step {
+                name: String::new(),
+                started: now,
+                ended: None,
+                reported: None,
+                status: StepStatus::Running,
+                tasks: Vec::new(),
+                logs: VecDeque::new(),
+                log_count: 0,
+                warnings: Vec::new(),
+            });
+            self.jobs.push(JobRef::Step(self.steps.len() - 1));
+            self.steps.len() - 1
+        });
+        &mut self.steps[index]
+    }
+
+    /// The pull of `image`, made if it is new.
+    fn pull(&mut self, image: &str, now: Instant) -> &mut Pull {
+        let index = match self.pulls.iter().position(|p| p.image == image) {
+            Some(index) => index,
+            None => {
+                self.pulls.push(Pull {
+                    image: image.to_string(),
+                    platform: None,
+                    started: now,
+                    ended: None,
+                    layers: Vec::new(),
+                    outcome: None,
+                });
+                self.jobs.push(JobRef::Pull(self.pulls.len() - 1));
+                self.pulls.len() - 1
+            }
+        };
+        &mut self.pulls[index]
+    }
+
+    /// The step numbered `number`, if it showed up.
+    pub(crate) fn step_by_number(&self, number: u32) -> Option<&Step> {
+        self.step_index.get(&number).map(|&i| &self.steps[i])
+    }
+
+    /// The steps that failed on their own (not canceled), in the order they showed up.
+    pub(crate) fn failed_steps(&self) -> impl Iterator<Item = &Step> {
+        self.steps
+            .iter()
+            .filter(|s| matches!(s.status, StepStatus::Failed(_)))
+    }
+
+    /// Every warning's message, in order.
+    pub(crate) fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+}
+
+impl Step {
+    /// Whether it is over (done, cached, failed or canceled).
+    pub(crate) fn is_completed(&self) -> bool {
+        self.status != StepStatus::Running
+    }
+
+    /// How long it ran, or has run until `now`.
+    pub(crate) fn duration(&self, now: Instant) -> Duration {
+        match (&self.status, self.reported) {
+            (StepStatus::Cached, _) => Duration::ZERO,
+            (_, Some(reported)) => reported,
+            _ => self
+                .ended
+                .unwrap_or(now)
+                .saturating_duration_since(self.started),
+        }
+    }
+}
+
+impl Pull {
+    /// Bytes downloaded so far and in all, over the layers whose size is known.
+    pub(crate) fn bytes(&self) -> (u64, u64) {
+        self.layers
+            .iter()
+            .filter_map(|layer| {
+                let total = layer.download_total?;
+                let done = if layer.download_done {
+                    total
+                } else {
+                    layer.downloaded.min(total)
+                };
+                Some((done, total))
+            })
+            .fold((0, 0), |(done, total), (d, t)| (done + d, total + t))
+    }
+}

@@ -1,0 +1,174 @@
+//! Docker-backed: snapshots of `devbuild build --progress=plain|json` for a deterministic
+//! build (timings, rates and ids normalised), and of the error output of a failing step,
+//! one snapshot per engine (their BuildKit versions name steps differently).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use devbuild_tests::{engine_test, Engine as TestEngine, TestEnv};
+
+fn devbuild(engine: &TestEngine, args: &[&str]) -> Output {
+    let env = TestEnv::load().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_devbuild"))
+        .args(args)
+        .env_remove("DOCKER_CONTEXT")
+        .env("DOCKER_HOST", format!("unix://{}", engine.socket.display()))
+        .env("DOCKER_CONFIG", &env.docker_config)
+        .output()
+        .unwrap()
+}
+
+/// Whether BuildKit may report a step as cached or as done from run to run (the base
+/// image's `FROM`, the context copy).
+fn cache_varies(name: &str) -> bool {
+    name.contains("] FROM ") || name == "copy /context /" || name.starts_with("[internal]")
+}
+
+/// The export's sub-tasks and their order vary with the engine's load: the snapshots keep
+/// the output up to it.
+fn before_export(text: &str) -> &str {
+    match text.find("exporting to image") {
+        Some(at) => &text[..text[..at].rfind('\n').map_or(0, |n| n + 1)],
+        None => text,
+    }
+}
+
+/// Replaces what changes from run to run: durations, log offsets, rates, digests, paths.
+fn normalise(text: &str, dir: &Path, tag: &str) -> String {
+    let mut out = String::new();
+    let mut varies = false;
+    for line in text.lines() {
+        if let Some((_, name)) = line.split_once(' ').filter(|_| line.starts_with('#')) {
+            if line
+                .split(' ')
+                .nth(1)
+                .is_some_and(|w| w != "CACHED" && w != "DONE")
+            {
+                varies = cache_varies(name);
+            }
+        }
+        let cached_or_done = line.ends_with(" CACHED") || line.contains(" DONE ");
+        let replaced;
+        let line = if varies && cached_or_done && line.starts_with('#') {
+            let step = line.split(' ').next().unwrap_or_default();
+            replaced = format!("{step} CACHED-OR-DONE");
+            replaced.as_str()
+        } else {
+            line
+        };
+        let line = line.replace(&dir.display().to_string(), "<dir>");
+        let line = line.replace(tag, "<tag>");
+        let words: Vec<String> = line
+            .split(' ')
+            .map(|word| {
+                if let Some(pos) = word.find("sha256:") {
+                    format!("{}sha256:<digest>", &word[..pos])
+                } else if word.ends_with('s') && word[..word.len() - 1].parse::<f64>().is_ok() {
+                    "<t>s".to_string()
+                } else if word.parse::<f64>().is_ok() && word.contains('.') {
+                    "<t>".to_string()
+                } else if word.ends_with("B/s") {
+                    "<rate>".to_string()
+                } else {
+                    word.to_string()
+                }
+            })
+            .collect();
+        out.push_str(&words.join(" "));
+        out.push('\n');
+    }
+    out
+}
+
+/// JSON events with the varying fields replaced.
+fn normalise_json(text: &str, dir: &Path, tag: &str) -> String {
+    let mut out = String::new();
+    let mut seen = std::collections::HashSet::new();
+    for line in text.lines() {
+        let mut event: serde_json::Value = serde_json::from_str(line).unwrap();
+        for key in ["duration_ms", "bytes_per_sec", "digest", "id", "image_id"] {
+            if let Some(value) = event.get_mut(key) {
+                *value = serde_json::json!(format!("<{key}>"));
+            }
+        }
+        // Mid-upload progress depends on timing: keep only the final one.
+        if event["event"] == "upload_progress" && event["done"] != true {
+            continue;
+        }
+        if event["event"] == "step_progress"
+            || event["event"] == "stream"
+            || event["event"] == "image_id"
+            || event["name"] == "exporting to image"
+        {
+            continue;
+        }
+        // Cached in one run, done in another: keep only that the step was there.
+        if event["name"].as_str().is_some_and(cache_varies) {
+            if event["event"] != "step_started" && event["event"] != "step_cached" {
+                continue;
+            }
+            event["event"] = serde_json::json!("step_started_or_cached");
+            if !seen.insert(event["name"].to_string()) {
+                continue;
+            }
+        }
+        let line = event.to_string();
+        out.push_str(&normalise(&line, dir, tag));
+    }
+    out
+}
+
+fn context(engine: &TestEngine, run: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!("FROM {}\nCOPY a.txt /a.txt\nRUN {run}\n", engine.base_image),
+    )
+    .unwrap();
+    // Unique content: BuildKit merges identical steps of concurrent builds, and would report
+    // one of them as cached.
+    std::fs::write(
+        dir.path().join("a.txt"),
+        format!("{} {run}\n", dir.path().display()),
+    )
+    .unwrap();
+    dir
+}
+
+engine_test! {
+    /// `--progress=plain` and `--progress=json` of the same deterministic build.
+    fn plain_and_json_output(test) {
+        let mut guard = test.guard();
+        let tag = guard.remove_later(&test.unique_name("devbuild-snap"));
+        let dir = context(test, "echo devbuild");
+        let path = dir.path().to_str().unwrap();
+        let output = devbuild(test, &["build", "--no-cache", "--progress=plain", "-t", &tag, path]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        insta::assert_snapshot!(
+            format!("plain_{}", test.version.replace('.', "_")),
+            normalise(before_export(&stderr), dir.path(), &tag)
+        );
+        assert!(stderr.contains("naming to docker.io/"), "{stderr}");
+
+        let output = devbuild(test, &["build", "--no-cache", "--progress=json", "-t", &tag, path]);
+        assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+        insta::assert_snapshot!(
+            format!("json_{}", test.version.replace('.', "_")),
+            normalise_json(&String::from_utf8_lossy(&output.stdout), dir.path(), &tag)
+        );
+    }
+
+    /// The error output of a failing step: its log between rules, then `error: …`.
+    fn failing_step_output(test) {
+        let dir = context(test, "echo about to fail >&2 && cat /missing");
+        let output = devbuild(test, &["build", "--no-cache", "--progress=plain", dir.path().to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        let error = &stderr[stderr.find("------").expect("the failed step's log")..];
+        insta::assert_snapshot!(
+            format!("failure_{}", test.version.replace('.', "_")),
+            normalise(error, dir.path(), "<no tag>")
+        );
+    }
+}
