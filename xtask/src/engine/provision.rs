@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Debian 12 packages the harness needs, with what each is for.
-const HOST_PACKAGES: [(&str, &str); 5] = [
+const HOST_PACKAGES: [(&str, &str); 6] = [
     (
         "docker.io",
         "Engine 20.10, its containerd and runc, the docker CLI",
@@ -23,6 +23,7 @@ const HOST_PACKAGES: [(&str, &str); 5] = [
         "htpasswd, for the registry's bcrypt password file",
     ),
     ("iproute2", "ip, for the engines' bridges"),
+    ("tmux", "a real terminal for the live progress view's test"),
 ];
 
 /// Debian 13 packages unpacked for Engine 26.1, and the upstream version each must have.
