@@ -30,6 +30,7 @@ mod container;
 mod engine;
 mod env;
 pub mod http;
+pub mod process;
 mod registry;
 pub mod tar;
 
