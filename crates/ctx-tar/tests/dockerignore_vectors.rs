@@ -1,38 +1,12 @@
 //! Checks every `.dockerignore` vector (`tests/data/dockerignore-vectors.json`): parse
 //! errors, BuildKit's exclusion decision, and what BuildKit's walker sends for the tree.
 
+mod vector_data;
+
 use std::collections::BTreeSet;
 
 use ctx_tar::dockerignore::IgnoreRules;
-use serde::Deserialize;
-
-#[derive(Debug, Deserialize)]
-struct Vector {
-    id: String,
-    /// Lines of the ignore file.
-    patterns: Vec<String>,
-    path: String,
-    is_dir: bool,
-    /// Further files of the tree.
-    extra_paths: Vec<String>,
-    /// BuildKit's answer: `path` is not in the context (`null` for error vectors).
-    excluded: Option<bool>,
-    /// BuildKit's error (fsutil wraps patternmatcher's message).
-    error: Option<String>,
-    /// Everything the walker sends (directories with a trailing `/`; `null` for errors).
-    sent: Option<Vec<String>>,
-    /// Excluded directories sent only as parents of re-included paths.
-    sent_only_as_parent: Option<Vec<String>>,
-}
-
-fn load() -> Vec<Vector> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/dockerignore-vectors.json"
-    );
-    let text = std::fs::read_to_string(path).expect("read vectors");
-    serde_json::from_str(&text).expect("parse vectors")
-}
+use vector_data::Vector;
 
 /// Returns a description of what differs, or `None` when the vector passes.
 fn check(v: &Vector) -> Option<String> {
@@ -101,7 +75,7 @@ fn check(v: &Vector) -> Option<String> {
 
 #[test]
 fn every_vector_passes() {
-    let vectors = load();
+    let vectors = vector_data::load();
     assert!(vectors.len() >= 100, "only {} vectors", vectors.len());
     let failures: Vec<String> = vectors
         .iter()

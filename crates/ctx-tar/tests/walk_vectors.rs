@@ -3,31 +3,12 @@
 //! vector's `sent` (BuildKit's walker), including the parents of re-included paths.
 
 mod common;
+mod vector_data;
 
 use std::collections::BTreeSet;
 
 use ctx_tar::{ContextSpec, Dockerfile, IgnoreSource};
-use serde::Deserialize;
-
-#[derive(Debug, Deserialize)]
-struct Vector {
-    id: String,
-    patterns: Vec<String>,
-    path: String,
-    is_dir: bool,
-    extra_paths: Vec<String>,
-    error: Option<String>,
-    sent: Option<Vec<String>>,
-    sent_only_as_parent: Option<Vec<String>>,
-}
-
-fn vectors() -> Vec<Vector> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/dockerignore-vectors.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).expect("vectors")).expect("json")
-}
+use vector_data::Vector;
 
 /// What differs for one vector, or `None`.
 fn check(v: &Vector) -> Option<String> {
@@ -90,7 +71,7 @@ fn check(v: &Vector) -> Option<String> {
 
 #[test]
 fn every_vector_sends_what_buildkit_sends() {
-    let failures: Vec<String> = vectors()
+    let failures: Vec<String> = vector_data::load()
         .iter()
         .filter_map(|v| check(v).map(|why| format!("{} {:?}: {why}", v.id, v.patterns)))
         .collect();
