@@ -230,6 +230,7 @@ fn prepare(spec: &BuildSpec) -> Result<Prepared, BuildError> {
         target: spec.target.clone().filter(|t| !t.is_empty()),
         target_platform,
         build_platform: Platform::host(),
+        ..AnalyzeOptions::default()
     };
     let analysis = dockerfile_froms::analyze(&text, &options).map_err(|err| {
         let message = err.to_string();

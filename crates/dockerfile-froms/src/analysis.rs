@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use crate::context::{Collector, Source};
 use crate::instructions::{self, csv_fields, Command, Kind, StageDef};
 use crate::lint::{looks_secret, LintConfig, Linter};
 use crate::parser;
@@ -13,6 +14,7 @@ use crate::shell::{self, Env, LexOptions};
 use crate::text::{go_atoi, go_quote, parse_go_bool, suggest, with_suggestion};
 use crate::{
     Analysis, AnalyzeOptions, Error, ImageRef, NeededImage, Origin, Platform, Stage, StageBase,
+    Undecided, UndecidedReason,
 };
 
 /// The default `PATH` BuildKit sets when an image has none.
@@ -67,6 +69,11 @@ impl Scope {
 
     fn mark(&self) -> usize {
         self.undo.len()
+    }
+
+    /// How many bindings of `key` are visible (shadowed ones included).
+    fn depth(&self, key: &str) -> usize {
+        self.vars.get(key).map_or(0, Vec::len)
     }
 
     fn reset(&mut self, mark: usize) {
@@ -133,6 +140,9 @@ struct State {
     workdir: Option<String>,
     workdir_set: bool,
     has_shell: bool,
+    /// The external image at the root of this stage's bases when its config is unknown: its
+    /// `ENV` may set what the Dockerfile leaves unset.
+    env_image: Option<ImageRef>,
 }
 
 impl State {
@@ -158,6 +168,7 @@ impl State {
             workdir: None,
             workdir_set: false,
             has_shell: false,
+            env_image: None,
         }
     }
 }
@@ -206,6 +217,7 @@ struct Ctx<'a> {
     target_platform: Platform,
     global: VarList,
     lint: Linter,
+    context: Collector,
 }
 
 /// Runs the whole analysis.
@@ -267,6 +279,7 @@ pub(crate) fn analyze(text: &str, options: &AnalyzeOptions) -> Result<Analysis, 
         target_platform,
         global: defaults.clone(),
         lint,
+        context: Collector::default(),
     };
     validate_base_images_with_default_args(&mut ctx, &stages, &grouped.meta_args, &defaults);
     let (global, all_args) = build_meta_args(
@@ -316,6 +329,14 @@ pub(crate) fn analyze(text: &str, options: &AnalyzeOptions) -> Result<Analysis, 
     if let Some(message) = ctx.lint.error() {
         return Err(err(message, None));
     }
+    if let Some(frontend) = syntax.as_ref().filter(|s| !is_dockerfile_frontend(s)) {
+        let line = parser::find_directive(text, "syntax", true).map_or(1, |(_, line)| line);
+        ctx.context.undecided(Undecided {
+            line,
+            image: frontend.clone(),
+            reason: UndecidedReason::Frontend,
+        });
+    }
     // Stages are the first states, in order; their references were parsed while resolving.
     let out_stages = stages
         .iter()
@@ -341,7 +362,18 @@ pub(crate) fn analyze(text: &str, options: &AnalyzeOptions) -> Result<Analysis, 
         stages: out_stages,
         images,
         warnings: ctx.lint.warnings,
+        context: ctx.context.finish(),
     })
+}
+
+/// Whether `image` is BuildKit's Dockerfile frontend (`docker/dockerfile`, or its
+/// `-upstream` builds), whose context paths this analysis models.
+fn is_dockerfile_frontend(image: &ImageRef) -> bool {
+    image.domain() == "docker.io"
+        && matches!(
+            image.path(),
+            "docker/dockerfile" | "docker/dockerfile-upstream"
+        )
 }
 
 fn detect_syntax(text: &str, options: &AnalyzeOptions) -> Result<Option<ImageRef>, Error> {
@@ -892,21 +924,33 @@ fn resolve_stages(
         let pending = std::mem::take(&mut newly);
         let mut new_deps = false;
         for d in pending {
-            let Some(base) = states.states[d].base else {
-                continue;
-            };
             if states.states[d].onbuild_init {
                 continue;
             }
             states.states[d].onbuild_init = true;
-            let triggers: Vec<(String, usize)> = states.states[base]
-                .commands
-                .iter()
-                .filter_map(|c| match &c.command.kind {
-                    Kind::Onbuild(expr) => Some((expr.clone(), c.command.line)),
-                    _ => None,
-                })
-                .collect();
+            // The triggers of a local base stage, or those of a base image whose config is
+            // known (they run in the stage FROM that image, at its FROM line).
+            let triggers: Vec<(String, usize)> = match states.states[d].base {
+                Some(base) => states.states[base]
+                    .commands
+                    .iter()
+                    .filter_map(|c| match &c.command.kind {
+                        Kind::Onbuild(expr) => Some((expr.clone(), c.command.line)),
+                        _ => None,
+                    })
+                    .collect(),
+                None => {
+                    let st = &states.states[d];
+                    let config = st.image.as_ref().and_then(|r| ctx.options.images.get(r));
+                    config.map_or_else(Vec::new, |config| {
+                        config
+                            .onbuild
+                            .iter()
+                            .map(|trigger| (trigger.clone(), st.line))
+                            .collect()
+                    })
+                }
+            };
             if triggers.is_empty() {
                 continue;
             }
@@ -971,11 +1015,13 @@ struct Mount {
     from: String,
     source: String,
     target: String,
+    /// How `source` was expanded (which variables it used).
+    source_expansion: shell::Expansion,
 }
 
 fn parse_mount(
     value: &str,
-    expand: &mut dyn FnMut(&str) -> Result<String, Error>,
+    expand: &mut dyn FnMut(&str) -> Result<shell::Expansion, Error>,
 ) -> Result<Mount, Error> {
     let fields =
         csv_fields(value).map_err(|e| err(format!("failed to parse csv mounts: {e}"), None))?;
@@ -1010,7 +1056,8 @@ fn parse_mount(
                 }
             }
         };
-        let value = expand(&value)?;
+        let expansion = expand(&value)?;
+        let value = expansion.value.clone();
         let bad_value = |key: &str, value: &str| plain(format!("invalid value for {key}: {value}"));
         match key.as_str() {
             "type" => {
@@ -1027,7 +1074,10 @@ fn parse_mount(
                 m.typ = t;
             }
             "from" => m.from = value,
-            "source" | "src" => m.source = value,
+            "source" | "src" => {
+                m.source = value;
+                m.source_expansion = expansion;
+            }
             "target" | "dst" | "destination" => m.target = value,
             "readonly" | "ro" | "readwrite" | "rw" => {
                 if parse_go_bool(&value).is_none() {
@@ -1255,16 +1305,22 @@ fn dispatch_stages(ctx: &mut Ctx<'_>, states: &mut States, target: usize) -> Res
         };
         marks[d] = scope.mark();
         if let Some(base) = states.states[d].base {
-            let (workdir, workdir_set, has_shell) = {
+            let (workdir, workdir_set, has_shell, env_image) = {
                 let b = &states.states[base];
-                (b.workdir.clone(), b.workdir_set, b.has_shell)
+                (
+                    b.workdir.clone(),
+                    b.workdir_set,
+                    b.has_shell,
+                    b.env_image.clone(),
+                )
             };
             let st = &mut states.states[d];
             st.workdir = workdir;
             st.workdir_set = workdir_set;
             st.has_shell = has_shell;
+            st.env_image = env_image;
         } else {
-            scope.push("PATH", DEFAULT_PATH);
+            init_image_env(ctx, &mut states.states[d], &mut scope);
         }
         states.states[d].dispatched = true;
         let start = ctx.lint.warnings.len();
@@ -1315,6 +1371,59 @@ fn dispatch_stages(ctx: &mut Ctx<'_>, states: &mut States, target: usize) -> Res
         ctx.lint.warnings.extend(warnings);
     }
     Ok(())
+}
+
+/// The environment a stage built on an image (or `scratch`) starts with: the image's `ENV`
+/// when its config is known, and BuildKit's default `PATH` when that has none. An unknown
+/// image is recorded: its `ENV` and `ONBUILD` triggers could change what the stage reads.
+fn init_image_env(ctx: &mut Ctx<'_>, state: &mut State, scope: &mut Scope) {
+    let Some(image) = state.image.clone() else {
+        scope.push("PATH", DEFAULT_PATH);
+        return;
+    };
+    match ctx.options.images.get(&image) {
+        Some(config) => {
+            for entry in &config.env {
+                let (key, value) = entry.split_once('=').unwrap_or((entry, ""));
+                scope.push(key, value);
+            }
+            if scope.depth("PATH") == 0 {
+                scope.push("PATH", DEFAULT_PATH);
+            }
+        }
+        None => {
+            scope.push("PATH", DEFAULT_PATH);
+            ctx.context.undecided(Undecided {
+                line: state.line,
+                image: image.clone(),
+                reason: UndecidedReason::ImageOnbuild,
+            });
+            state.env_image = Some(image);
+        }
+    }
+}
+
+/// The variables of an expansion that the `ENV` of `image` (unknown) could set: those the
+/// Dockerfile leaves unset, and `PATH` while it is only BuildKit's default.
+fn image_dependent(
+    expansion: &shell::Expansion,
+    env: &dyn Env,
+    path_depth: usize,
+    image: Option<&ImageRef>,
+) -> Vec<String> {
+    if image.is_none() {
+        return Vec::new();
+    }
+    let mut names: Vec<String> = expansion
+        .unmatched
+        .iter()
+        .filter(|name| env.get(name).is_none())
+        .cloned()
+        .collect();
+    if expansion.matched.contains("PATH") && path_depth <= 1 {
+        names.push("PATH".to_owned());
+    }
+    names
 }
 
 /// Dispatches one command with the stage's environment as it was before the command;
@@ -1419,8 +1528,18 @@ fn dispatch_command(
             for word in flags {
                 expanded_flags.push(expand(word)?);
             }
+            let env_image = states.states[d].env_image.clone();
+            let mut image_vars = Vec::with_capacity(paths.len());
             for word in paths {
-                expanded_paths.push(expand(word)?);
+                let expansion = shell::process_word(word, env, escape)
+                    .map_err(|e| err(e.to_string(), Some(line)))?;
+                image_vars.push(image_dependent(
+                    &expansion,
+                    env,
+                    env.depth("PATH"),
+                    env_image.as_ref(),
+                ));
+                expanded_paths.push(expansion.value);
             }
             for content in contents.iter().filter(|c| c.expand) {
                 let options = LexOptions {
@@ -1452,6 +1571,23 @@ fn dispatch_command(
             {
                 return Err(err("source can't be a URL for COPY", Some(line)));
             }
+            let from_context = match &c.kind {
+                Kind::Copy { from, .. } => from.is_empty(),
+                _ => true,
+            };
+            if from_context {
+                let kind = if is_copy { Source::Copy } else { Source::Add };
+                for (source, variables) in sources.iter().zip(image_vars) {
+                    ctx.context.source(kind, source);
+                    if let (Some(image), false) = (&env_image, variables.is_empty()) {
+                        ctx.context.undecided(Undecided {
+                            line,
+                            image: image.clone(),
+                            reason: UndecidedReason::ImageEnv { variables },
+                        });
+                    }
+                }
+            }
         }
         Kind::Workdir(path) => {
             let path = expand(path)?;
@@ -1476,7 +1612,9 @@ fn dispatch_command(
             });
         }
         Kind::Run { mounts, .. } => {
-            let mut expand_mut = |w: &str| expand(w);
+            let mut expand_mut = |w: &str| {
+                shell::process_word(w, env, escape).map_err(|e| err(e.to_string(), Some(line)))
+            };
             let parsed = mounts
                 .iter()
                 .map(|m| parse_mount(m, &mut expand_mut))
@@ -1518,6 +1656,28 @@ fn dispatch_command(
                         format!("invalid mount target {}", go_quote(&target)),
                         Some(line),
                     ));
+                }
+                if from.is_empty() {
+                    let kind = if mount.typ == "tmpfs" {
+                        Source::TmpfsMount
+                    } else {
+                        Source::BindMount
+                    };
+                    ctx.context.source(kind, &mount.source);
+                    let env_image = states.states[d].env_image.clone();
+                    let variables = image_dependent(
+                        &mount.source_expansion,
+                        env,
+                        env.depth("PATH"),
+                        env_image.as_ref(),
+                    );
+                    if let (Some(image), false) = (env_image, variables.is_empty()) {
+                        ctx.context.undecided(Undecided {
+                            line,
+                            image,
+                            reason: UndecidedReason::ImageEnv { variables },
+                        });
+                    }
                 }
             }
         }

@@ -55,6 +55,7 @@
 #![deny(missing_docs)]
 
 mod analysis;
+mod context;
 mod instructions;
 mod json;
 mod lint;
@@ -67,6 +68,7 @@ mod text;
 
 use std::collections::BTreeMap;
 
+pub use context::{ContextPaths, ContextUse, ImageConfig, Undecided, UndecidedReason};
 pub use platform::{Platform, PlatformError};
 pub use reference::{ImageRef, ReferenceError};
 
@@ -81,6 +83,11 @@ pub struct AnalyzeOptions {
     pub target_platform: Option<Platform>,
     /// The platform the build runs on (BuildKit's worker): `BUILDPLATFORM`.
     pub build_platform: Platform,
+    /// What is known of external images' configs, by normalised reference: their `ENV`
+    /// (seen by the expansions of the stages built on them) and their `ONBUILD` triggers
+    /// (run in those stages). An image not listed is unknown, and what depends on it is
+    /// reported in [`ContextUse::undecided`].
+    pub images: BTreeMap<ImageRef, ImageConfig>,
 }
 
 impl Default for AnalyzeOptions {
@@ -91,6 +98,7 @@ impl Default for AnalyzeOptions {
             target: None,
             target_platform: None,
             build_platform: Platform::host(),
+            images: BTreeMap::new(),
         }
     }
 }
@@ -113,6 +121,9 @@ pub struct Analysis {
     pub images: Vec<NeededImage>,
     /// Things BuildKit warns about (or lints) that do not stop the build.
     pub warnings: Vec<Warning>,
+    /// The build context paths the build of the target reads (BuildKit's `ctxPaths`), and
+    /// what the text alone cannot decide about them.
+    pub context: ContextUse,
 }
 
 /// One build stage (`FROM … [AS name]`).

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use dockerfile_froms::{analyze, AnalyzeOptions, Platform};
+use dockerfile_froms::{analyze, AnalyzeOptions, ContextPaths, ImageConfig, ImageRef, Platform};
 use proptest::prelude::*;
 
 fn amd64() -> Platform {
@@ -17,6 +17,7 @@ fn options() -> AnalyzeOptions {
         target: None,
         target_platform: None,
         build_platform: amd64(),
+        ..AnalyzeOptions::default()
     }
 }
 
@@ -38,6 +39,13 @@ fn fragment() -> impl Strategy<Value = String> {
         Just("\"quoted word\"".to_string()),
         Just("'single'".to_string()),
         Just("$TARGETPLATFORM".to_string()),
+        Just("./src/".to_string()),
+        Just("../../x".to_string()),
+        Just("*.json".to_string()),
+        Just(".".to_string()),
+        Just("git@github.com:a/b.git".to_string()),
+        Just("https://example.com/b.git".to_string()),
+        Just("$SRC/x".to_string()),
         Just("localhost:5000/x@sha256:0000000000000000000000000000000000000000000000000000000000000000".to_string()),
         "[a-zA-Z0-9_./:@${}\"'\\\\-]{0,12}",
     ];
@@ -77,6 +85,9 @@ fn fragment() -> impl Strategy<Value = String> {
         Just("--mount=from=busybox,target=/x"),
         Just("--mount=type=secret,id=a"),
         Just("--mount=\"from=a,b\""),
+        Just("--mount=type=bind,source=$SRC,target=/t"),
+        Just("--mount=type=tmpfs,target=/t"),
+        Just("--mount=source=tools,target=/t"),
         Just("--link"),
         Just("--network=none"),
         Just("--chown=1:1"),
@@ -157,12 +168,50 @@ fn arbitrary_options() -> impl Strategy<Value = AnalyzeOptions> {
             Just("linux/arm/v7"),
             Just("windows/amd64"),
         ]),
+        proptest::collection::vec(
+            prop_oneof![
+                Just("COPY . /app".to_string()),
+                Just("COPY --from=nginx /a /b".to_string()),
+                Just("RUN --mount=source=$SRC,target=/t true".to_string()),
+                Just("ONBUILD COPY x /y".to_string()),
+                Just("FROM x".to_string()),
+                Just("COPY".to_string()),
+                "[A-Za-z $=/.-]{0,16}",
+            ],
+            0..3,
+        ),
+        proptest::collection::vec(
+            prop_oneof![
+                Just("SRC=lib"),
+                Just("PATH=/bin"),
+                Just("NOEQUALS"),
+                Just("=x")
+            ],
+            0..3,
+        ),
     )
-        .prop_map(|(build_args, target, platform)| AnalyzeOptions {
-            build_args,
-            target,
-            target_platform: platform.map(|p| Platform::parse(p).expect("platform parses")),
-            build_platform: amd64(),
+        .prop_map(|(build_args, target, platform, onbuild, env)| {
+            // Known configs for two of the images the fragments name.
+            let config = ImageConfig {
+                env: env.into_iter().map(str::to_owned).collect(),
+                onbuild,
+            };
+            let images = ["alpine", "golang:1.22"]
+                .into_iter()
+                .map(|r| {
+                    (
+                        ImageRef::parse(r).expect("reference parses"),
+                        config.clone(),
+                    )
+                })
+                .collect();
+            AnalyzeOptions {
+                build_args,
+                target,
+                target_platform: platform.map(|p| Platform::parse(p).expect("platform parses")),
+                build_platform: amd64(),
+                images,
+            }
         })
 }
 
@@ -187,6 +236,21 @@ proptest! {
                 let lines = text.lines().count().max(1);
                 for image in &analysis.images {
                     prop_assert!(image.line <= lines + 1, "{image:?} beyond {lines} lines");
+                }
+                for undecided in &analysis.context.undecided {
+                    prop_assert!(undecided.line <= lines + 1, "{undecided:?} beyond {lines} lines");
+                }
+                // Context paths are BuildKit's FollowPaths: relative, clean, sorted, each once.
+                if let ContextPaths::Some(paths) = &analysis.context.paths {
+                    prop_assert!(!paths.is_empty());
+                    prop_assert!(paths.windows(2).all(|w| w[0] < w[1]), "{paths:?}");
+                    for path in paths {
+                        prop_assert!(!path.is_empty() && !path.starts_with('/'), "{path:?}");
+                        prop_assert!(
+                            path.split('/').all(|c| !c.is_empty() && c != "." && c != ".."),
+                            "{path:?}"
+                        );
+                    }
                 }
             }
             Err(error) => {

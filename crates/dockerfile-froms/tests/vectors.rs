@@ -38,6 +38,7 @@ fn options(v: &Vector) -> AnalyzeOptions {
         target_platform: (!v.platform.is_empty())
             .then(|| Platform::parse(&v.platform).expect("vector platform parses")),
         build_platform,
+        ..AnalyzeOptions::default()
     }
 }
 

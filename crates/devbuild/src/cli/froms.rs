@@ -48,6 +48,7 @@ pub fn run(args: &Args) -> ExitCode {
         target: args.target.clone().filter(|t| !t.is_empty()),
         target_platform,
         build_platform: Platform::host(),
+        ..AnalyzeOptions::default()
     };
     let analysis = match analyze(&text, &options) {
         Ok(analysis) => analysis,
