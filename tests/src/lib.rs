@@ -27,6 +27,7 @@
 
 mod base64;
 mod container;
+pub mod context_vectors;
 mod engine;
 mod env;
 pub mod http;

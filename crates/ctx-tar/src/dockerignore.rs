@@ -14,6 +14,11 @@
 //!   only when no exception could re-include anything below it ([`IgnoreRules::can_prune`]),
 //!   and sends the excluded parent directories of a re-included path just before it.
 //!
+//! The same matcher serves as the walk's include patterns when only some paths are sent
+//! (BuildKit's `FollowPaths`, resolved by fsutil into `IncludePatterns`): a path is sent
+//! when an include pattern matches it or a parent and no ignore rule excludes it, and the
+//! directories on the way are sent as its parents.
+//!
 //! [`WalkFilter`] packages the walk logic for a real file-system walker;
 //! [`IgnoreRules::select`] runs it over an in-memory tree.
 //!
@@ -39,6 +44,7 @@ mod pattern;
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub(crate) use pattern::filepath_match;
 use pattern::Pattern;
 
 /// The longest line Go's `bufio.Scanner` (used by `ignorefile.ReadAll`) accepts, in bytes.
@@ -94,6 +100,9 @@ pub struct IgnoreRules {
     only_prefix_exceptions: bool,
     /// For each exception: the pattern without its trailing glob, plus `/`.
     exception_prefixes: Vec<String>,
+    /// The `/`-separated components of each pattern that is not an exception, for
+    /// [`IgnoreRules::may_match_below`].
+    pattern_parts: Vec<Vec<String>>,
 }
 
 impl Default for IgnoreRules {
@@ -103,6 +112,7 @@ impl Default for IgnoreRules {
             compiled: Vec::new(),
             only_prefix_exceptions: true,
             exception_prefixes: Vec::new(),
+            pattern_parts: Vec::new(),
         }
     }
 }
@@ -135,9 +145,18 @@ pub enum Visit {
         parents: Vec<String>,
     },
     /// Do not send the entry; if it is a directory, still walk its contents.
-    Skip,
+    Skip(Left),
     /// Do not send this directory and do not walk its contents.
-    SkipDir,
+    SkipDir(Left),
+}
+
+/// Why an entry is left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Left {
+    /// No include pattern matches it (the build does not read it).
+    NotUsed,
+    /// An ignore rule excludes it.
+    Excluded,
 }
 
 /// One entry of the context, as [`IgnoreRules::select`] reports it.
@@ -212,6 +231,10 @@ impl IgnoreRules {
                     rules.only_prefix_exceptions = false;
                 }
                 rules.exception_prefixes.push(format!("{prefix}/"));
+            } else {
+                rules
+                    .pattern_parts
+                    .push(rule.pattern.split('/').map(str::to_owned).collect());
             }
             rules.compiled.push(Compiled {
                 exception: rule.exception,
@@ -282,6 +305,32 @@ impl IgnoreRules {
             .any(|p| p.starts_with(&dir_slash))
     }
 
+    /// Whether some pattern (not an exception) could match a path strictly below `dir`:
+    /// when not, a walk that sends only what the patterns match need not read `dir`.
+    ///
+    /// Exact for patterns whose components hold only plain characters, `*` and `?` (which
+    /// never match `/`): `dir`'s components must match the pattern's first ones, and the
+    /// pattern must have more. Any other pattern (`**`, classes, escapes, Go regexp
+    /// characters) may match anything from its first such component on.
+    pub fn may_match_below(&self, dir: &str) -> bool {
+        let dirs: Vec<&str> = dir.split('/').filter(|d| !d.is_empty()).collect();
+        self.pattern_parts.iter().any(|parts| {
+            for (i, part) in parts.iter().enumerate() {
+                if !is_plain_glob(part) {
+                    return true;
+                }
+                let Some(name) = dirs.get(i) else {
+                    return true;
+                };
+                if !filepath_match(part.as_bytes(), name.as_bytes()) {
+                    return false;
+                }
+            }
+            // The pattern matches `dir` or an ancestor, so everything below.
+            true
+        })
+    }
+
     /// Decides one path from scratch (walking its parents as the walker would, including
     /// pruning), for `--explain`. A path below a pruned directory gets that directory's
     /// decision. Note that an excluded directory may still be sent as the parent of a
@@ -324,8 +373,8 @@ impl IgnoreRules {
                 skipped = None;
             }
             match filter.visit(&path, is_dir) {
-                Visit::SkipDir => skipped = Some(format!("{path}/")),
-                Visit::Skip => {}
+                Visit::SkipDir(_) => skipped = Some(format!("{path}/")),
+                Visit::Skip(_) => {}
                 Visit::Send { parents } => {
                     sent.extend(parents.into_iter().map(|path| Selected {
                         path,
@@ -350,6 +399,7 @@ impl IgnoreRules {
 #[derive(Debug)]
 pub struct WalkFilter<'r> {
     rules: &'r IgnoreRules,
+    includes: Option<&'r IgnoreRules>,
     open: Vec<OpenDir>,
 }
 
@@ -358,14 +408,27 @@ pub struct WalkFilter<'r> {
 struct OpenDir {
     path: String,
     matched: ParentMatch,
+    included: ParentMatch,
     sent: bool,
 }
 
 impl<'r> WalkFilter<'r> {
-    /// Starts a walk at the context root.
+    /// Starts a walk at the context root that sends everything `rules` do not exclude.
     pub fn new(rules: &'r IgnoreRules) -> WalkFilter<'r> {
         WalkFilter {
             rules,
+            includes: None,
+            open: Vec::new(),
+        }
+    }
+
+    /// Starts a walk that sends only what `includes` match (or is below a match), and of
+    /// that only what `rules` do not exclude: fsutil's walk with `IncludePatterns` and
+    /// `ExcludePatterns`.
+    pub fn with_includes(rules: &'r IgnoreRules, includes: &'r IgnoreRules) -> WalkFilter<'r> {
+        WalkFilter {
+            rules,
+            includes: Some(includes),
             open: Vec::new(),
         }
     }
@@ -382,20 +445,39 @@ impl<'r> WalkFilter<'r> {
             self.open.pop();
         }
         let none = ParentMatch::default();
-        let parent = self.open.last().map_or(&none, |d| &d.matched);
+        let top = self.open.last();
+        let mut left = None;
+        let mut included = ParentMatch::default();
+        if let Some(includes) = self.includes {
+            let parent = top.map_or(&none, |d| &d.included);
+            let (decision, matched) = includes.decide(path, parent);
+            // For includes, "excluded" means "matched": the same matcher, read the other way.
+            if !decision.excluded {
+                if is_dir && !includes.may_match_below(path) {
+                    return Visit::SkipDir(Left::NotUsed);
+                }
+                left = Some(Left::NotUsed);
+            }
+            included = matched;
+        }
+        let parent = top.map_or(&none, |d| &d.matched);
         let (decision, matched) = self.rules.decide(path, parent);
         if decision.excluded {
             if is_dir && self.rules.can_prune(path) {
-                return Visit::SkipDir;
+                return Visit::SkipDir(left.unwrap_or(Left::Excluded));
             }
+            left = left.or(Some(Left::Excluded));
+        }
+        if let Some(left) = left {
             if is_dir {
                 self.open.push(OpenDir {
                     path: path.to_owned(),
                     matched,
+                    included,
                     sent: false,
                 });
             }
-            return Visit::Skip;
+            return Visit::Skip(left);
         }
         let parents = self
             .open
@@ -410,11 +492,25 @@ impl<'r> WalkFilter<'r> {
             self.open.push(OpenDir {
                 path: path.to_owned(),
                 matched,
+                included,
                 sent: true,
             });
         }
         Visit::Send { parents }
     }
+}
+
+/// Whether a pattern component matches as a plain shell glob: only `*` and `?` are
+/// special, and nothing Go's `regexp` would read differently (patternmatcher builds its
+/// expression from the text) or that could match a `/`.
+fn is_plain_glob(part: &str) -> bool {
+    !part.contains("**")
+        && !part.bytes().any(|b| {
+            matches!(
+                b,
+                b'[' | b']' | b'\\' | b'^' | b'|' | b'{' | b'}' | b'(' | b')' | b'+' | b'$'
+            )
+        })
 }
 
 /// The proper ancestors of a relative path, outermost first (`a`, `a/b` for `a/b/c`).
@@ -774,10 +870,10 @@ mod tests {
     fn walk_filter_sends_parents_lazily() {
         let rules = IgnoreRules::parse("a\n!a/b/c/*.txt\n").unwrap();
         let mut walk = WalkFilter::new(&rules);
-        assert_eq!(walk.visit("a", true), Visit::Skip);
-        assert_eq!(walk.visit("a/b", true), Visit::Skip);
-        assert_eq!(walk.visit("a/b/c", true), Visit::Skip);
-        assert_eq!(walk.visit("a/b/c/x.md", false), Visit::Skip);
+        assert_eq!(walk.visit("a", true), Visit::Skip(Left::Excluded));
+        assert_eq!(walk.visit("a/b", true), Visit::Skip(Left::Excluded));
+        assert_eq!(walk.visit("a/b/c", true), Visit::Skip(Left::Excluded));
+        assert_eq!(walk.visit("a/b/c/x.md", false), Visit::Skip(Left::Excluded));
         assert_eq!(
             walk.visit("a/b/c/x.txt", false),
             Visit::Send {
@@ -788,8 +884,52 @@ mod tests {
             walk.visit("a/b/c/y.txt", false),
             Visit::Send { parents: vec![] }
         );
-        assert_eq!(walk.visit("a/d", true), Visit::Skip);
+        assert_eq!(walk.visit("a/d", true), Visit::Skip(Left::Excluded));
         assert_eq!(walk.visit("b", false), Visit::Send { parents: vec![] });
+    }
+
+    #[test]
+    fn includes_send_matches_with_their_parents_and_skip_unreachable_dirs() {
+        let none = IgnoreRules::default();
+        let includes = IgnoreRules::from_patterns(["src/a.txt", "*.json"]).unwrap();
+        let mut walk = WalkFilter::with_includes(&none, &includes);
+        assert_eq!(walk.visit("a.json", false), Visit::Send { parents: vec![] });
+        // No pattern can match inside `other/` (`*.json` has one component).
+        assert_eq!(walk.visit("other", true), Visit::SkipDir(Left::NotUsed));
+        assert_eq!(walk.visit("src", true), Visit::Skip(Left::NotUsed));
+        assert_eq!(walk.visit("src/b", false), Visit::Skip(Left::NotUsed));
+        assert_eq!(walk.visit("src/sub", true), Visit::SkipDir(Left::NotUsed));
+        assert_eq!(
+            walk.visit("src/a.txt", false),
+            Visit::Send {
+                parents: vec!["src".into()]
+            }
+        );
+        // Below a matched directory everything is included; the ignore rules still apply.
+        let rules = IgnoreRules::parse("lib/x\n").unwrap();
+        let includes = IgnoreRules::from_patterns(["lib"]).unwrap();
+        let mut walk = WalkFilter::with_includes(&rules, &includes);
+        assert_eq!(walk.visit("lib", true), Visit::Send { parents: vec![] });
+        assert_eq!(walk.visit("lib/x", false), Visit::Skip(Left::Excluded));
+        assert_eq!(walk.visit("lib/y", false), Visit::Send { parents: vec![] });
+        assert_eq!(walk.visit("other", false), Visit::Skip(Left::NotUsed));
+    }
+
+    #[test]
+    fn may_match_below_is_exact_for_plain_globs_and_safe_for_the_rest() {
+        let includes = IgnoreRules::from_patterns(["s?c/*.go", "pkg/a"]).unwrap();
+        assert!(includes.may_match_below("src"));
+        assert!(includes.may_match_below("pkg"));
+        assert!(!includes.may_match_below("src/sub"));
+        assert!(!includes.may_match_below("other"));
+        assert!(!includes.may_match_below("pkg/a/b/c") || includes.explain("pkg/a/b").excluded);
+        for wide in ["**/x", "a**/x", "[ab]/x", "a\\*/x", "a|b"] {
+            let includes = IgnoreRules::from_patterns([wide]).unwrap();
+            assert!(includes.may_match_below("zzz"), "{wide}");
+        }
+        // Exceptions never include anything.
+        let includes = IgnoreRules::from_patterns(["!**"]).unwrap();
+        assert!(!includes.may_match_below("a"));
     }
 
     #[test]

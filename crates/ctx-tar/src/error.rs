@@ -35,6 +35,15 @@ pub enum Error {
         /// What is wrong, in patternmatcher's words.
         message: String,
     },
+    /// A path the build reads is not a valid pattern for BuildKit's file sync (a `COPY`
+    /// source such as `a[`); nothing was written.
+    #[error("invalid context path {path:?} (a path the build reads): {message}")]
+    Include {
+        /// The path, as resolved for the file sync.
+        path: String,
+        /// What is wrong, in patternmatcher's words.
+        message: String,
+    },
     /// A path in the context (or the ignore file) cannot be read.
     #[error("cannot read {}: {source}", path.display())]
     Unreadable {

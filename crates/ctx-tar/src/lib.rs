@@ -39,6 +39,7 @@ pub mod dockerignore;
 mod archive;
 mod entry;
 mod error;
+mod follow;
 mod header;
 mod plan;
 mod spec;
@@ -56,7 +57,7 @@ use serde::Serialize;
 pub use dockerignore::{Decision, IgnoreRules, Rule};
 pub use entry::{Entry, EntryKind};
 pub use error::{Error, Warning};
-pub use spec::{Compression, ContextSpec, Dockerfile, IgnoreSource, MtimePolicy};
+pub use spec::{Compression, ContextSpec, Dockerfile, IgnoreSource, Include, MtimePolicy};
 #[cfg(feature = "tokio")]
 pub use stream::{stream, StreamStats, TarStream, BUFFER_BOUND, CHANNEL_CHUNKS, CHUNK_SIZE};
 pub use summary::{DirBytes, Summary, TOP_DIRS};
@@ -130,6 +131,10 @@ pub struct Explanation {
     pub rule: Option<ExplainedRule>,
     /// True when the path is the Dockerfile, which is sent whatever the rules say.
     pub dockerfile: bool,
+    /// False when only the paths a build reads are sent ([`Include::Paths`]) and none of
+    /// them covers this one. A directory that is not used is still sent as the parent of
+    /// a used path below it.
+    pub used: bool,
     /// The ignore file the rules came from, if any.
     pub ignore_file: Option<PathBuf>,
 }
@@ -177,11 +182,19 @@ pub fn explain(spec: &ContextSpec, path: &str) -> Result<Explanation, Error> {
             text: r.text.clone(),
             exception: r.exception,
         });
+    // For include patterns, "excluded" means "matched".
+    let used = dockerfile
+        || clean == "."
+        || plan
+            .includes
+            .as_ref()
+            .is_none_or(|includes| includes.explain(clean).excluded);
     Ok(Explanation {
         path: clean.to_owned(),
         excluded: decision.excluded && !dockerfile,
         rule,
         dockerfile,
+        used,
         ignore_file: plan.ignore_file,
     })
 }

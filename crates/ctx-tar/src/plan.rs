@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::dockerignore::IgnoreRules;
-use crate::spec::{ContextSpec, Dockerfile, IgnoreSource, MtimePolicy};
-use crate::Error;
+use crate::spec::{ContextSpec, Dockerfile, IgnoreSource, Include, MtimePolicy};
+use crate::{follow, Error};
 
 /// A resolved spec: everything the walk needs, checked before any output.
 #[derive(Debug)]
@@ -22,6 +22,9 @@ pub(crate) struct Plan {
     pub forced: Option<Vec<u8>>,
     /// The user's rules alone: `rules` may add an exception for the Dockerfile.
     pub user_rules: Arc<IgnoreRules>,
+    /// The include patterns when only some paths are sent (the Dockerfile's among them),
+    /// `None` when every path is.
+    pub includes: Option<Arc<IgnoreRules>>,
     /// A Dockerfile from outside the context, appended at the end.
     pub outside: Option<OutsideDockerfile>,
     /// The Dockerfile's name in the archive.
@@ -126,12 +129,33 @@ pub(crate) fn resolve(spec: &ContextSpec) -> Result<Plan, Error> {
         }
     }
 
+    let includes = match &spec.include {
+        Include::All => None,
+        Include::Paths(paths) => match follow::resolve(&root, paths)? {
+            None => None,
+            Some(mut patterns) => {
+                if let Some(forced) = &forced {
+                    patterns.push(escape_pattern(&String::from_utf8_lossy(forced)));
+                }
+                let compiled = IgnoreRules::from_patterns(&patterns).map_err(|err| {
+                    let path = patterns.get(err.line - 1).cloned().unwrap_or(err.text);
+                    Error::Include {
+                        path,
+                        message: err.message,
+                    }
+                })?;
+                Some(Arc::new(compiled))
+            }
+        },
+    };
+
     Ok(Plan {
         root,
         rules,
         ignore_file,
         forced,
         user_rules,
+        includes,
         outside,
         dockerfile_name,
         mtime: spec.mtime,

@@ -16,6 +16,9 @@ pub struct ContextSpec {
     pub dockerfile: Dockerfile,
     /// Where the `.dockerignore` rules come from.
     pub ignore: IgnoreSource,
+    /// Which paths are sent before the ignore rules apply: all of them, or only those a
+    /// build reads.
+    pub include: Include,
     /// How modification times are written.
     pub mtime: MtimePolicy,
     /// Whether the tar is compressed (listings are not affected).
@@ -24,12 +27,13 @@ pub struct ContextSpec {
 
 impl ContextSpec {
     /// A spec for `root` with the defaults of `docker build <root>`: the context's
-    /// `Dockerfile`, rules found automatically, mtimes kept, no compression.
+    /// `Dockerfile`, rules found automatically, every path, mtimes kept, no compression.
     pub fn new(root: impl Into<PathBuf>) -> ContextSpec {
         ContextSpec {
             root: root.into(),
             dockerfile: Dockerfile::Default,
             ignore: IgnoreSource::Auto,
+            include: Include::All,
             mtime: MtimePolicy::Keep,
             compression: Compression::None,
         }
@@ -61,6 +65,20 @@ pub enum IgnoreSource {
     Text(String),
     /// No rules: everything is sent.
     None,
+}
+
+/// Which paths of the context are sent (the ignore rules then apply to them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Include {
+    /// Every path (what `docker build` sends).
+    #[default]
+    All,
+    /// Only these paths and what is below them, as BuildKit's file sync sends the
+    /// `FollowPaths` its Dockerfile frontend asks for: relative to the context,
+    /// `/`-separated; `*`, `?` and `[…]` are patterns; a symlink on the way is sent and its
+    /// target (inside the context) followed; the parent directories of what is sent are
+    /// sent too. An empty list sends nothing but the Dockerfile.
+    Paths(Vec<String>),
 }
 
 /// How entry modification times are written. They are always whole seconds.

@@ -22,6 +22,9 @@ pub struct Summary {
     pub archive_bytes: u64,
     /// Paths the ignore rules left out; an excluded directory that was not walked counts once.
     pub excluded: u64,
+    /// Paths left out because the build does not read them (with [`crate::Include::Paths`]);
+    /// a directory that was not walked counts once.
+    pub unused: u64,
     /// The largest top-level directories by data bytes (at most [`TOP_DIRS`]), largest first.
     pub top_dirs: Vec<DirBytes>,
     /// Things skipped that the caller should report (sockets).
@@ -83,6 +86,7 @@ impl Totals {
             bytes: self.bytes,
             archive_bytes: self.archive_bytes + header::TRAILER_LEN,
             excluded: outcome.excluded,
+            unused: outcome.unused,
             top_dirs,
             warnings: outcome.warnings,
             dockerfile: plan.dockerfile_name.clone(),

@@ -3,10 +3,11 @@
 //! `ignore::WalkBuilder` serves as a plain walker (no filters, hidden files included, links
 //! not followed, each directory's entries in byte order). What is sent is decided by
 //! [`WalkFilter`], the `.dockerignore` module's model of BuildKit's filtered walk: every
-//! path is matched with its parent directory's match state; an excluded directory is
-//! skipped only when no exception could match below it; otherwise its header is held back
-//! and written, with its real metadata, just before the first included path below it.
-//! A Dockerfile from outside the context comes last.
+//! path is matched with its parent directory's match state; when only the paths a build
+//! reads are sent, a directory no include pattern can reach is not read at all; an
+//! excluded directory is skipped only when no exception could match below it; otherwise
+//! its header is held back and written, with its real metadata, just before the first path
+//! below it that is sent. A Dockerfile from outside the context comes last.
 
 use std::collections::HashMap;
 use std::ffi::CString;
@@ -18,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crate::dockerignore::{Visit, WalkFilter};
+use crate::dockerignore::{Left, Visit, WalkFilter};
 use crate::entry::{Entry, EntryKind, RawParts, Source};
 use crate::plan::{relative, Plan};
 use crate::{Error, Warning};
@@ -29,6 +30,8 @@ pub(crate) struct Outcome {
     /// Paths the rules left out and not sent (an excluded directory not walked counts
     /// once; one sent as a parent does not count).
     pub excluded: u64,
+    /// Paths no include pattern covers (the build does not read them), counted the same way.
+    pub unused: u64,
     pub warnings: Vec<Warning>,
 }
 
@@ -37,17 +40,21 @@ pub(crate) fn run(
     plan: &Plan,
     emit: &mut dyn FnMut(Entry) -> Result<(), Error>,
 ) -> Result<Outcome, Error> {
-    let pruned = Arc::new(AtomicU64::new(0));
+    let pruned = Pruned::default();
+    let filter = match &plan.includes {
+        Some(includes) => WalkFilter::with_includes(&plan.rules, includes),
+        None => WalkFilter::new(&plan.rules),
+    };
     let mut walk = Walk {
         plan,
-        filter: WalkFilter::new(&plan.rules),
+        filter,
         stack: Vec::new(),
         links: HashMap::new(),
         skip_below: None,
         outcome: Outcome::default(),
         emit,
     };
-    for item in walker(plan, Arc::clone(&pruned)) {
+    for item in walker(plan, pruned.clone()) {
         match item {
             Err(err) => walk.error(err)?,
             Ok(entry) if entry.depth() == 0 => {}
@@ -74,13 +81,22 @@ pub(crate) fn run(
         ))?;
     }
     let mut outcome = walk.outcome;
-    outcome.excluded += pruned.load(Ordering::Relaxed);
+    outcome.excluded += pruned.excluded.load(Ordering::Relaxed);
+    outcome.unused += pruned.unused.load(Ordering::Relaxed);
     Ok(outcome)
 }
 
-/// The plain walker. It skips (without reading) an excluded directory when no exception
-/// could re-include anything below it, and counts it in `pruned`.
-fn walker(plan: &Plan, pruned: Arc<AtomicU64>) -> ignore::Walk {
+/// Directories the walker did not read, by why.
+#[derive(Clone, Default)]
+struct Pruned {
+    excluded: Arc<AtomicU64>,
+    unused: Arc<AtomicU64>,
+}
+
+/// The plain walker. It skips (without reading) a directory that no include pattern can
+/// reach, and an excluded directory when no exception could re-include anything below it,
+/// and counts them in `pruned`.
+fn walker(plan: &Plan, pruned: Pruned) -> ignore::Walk {
     let mut builder = ignore::WalkBuilder::new(&plan.root);
     builder
         .standard_filters(false)
@@ -88,14 +104,21 @@ fn walker(plan: &Plan, pruned: Arc<AtomicU64>) -> ignore::Walk {
         .follow_links(false)
         .sort_by_file_name(|a, b| a.as_bytes().cmp(b.as_bytes()));
     let (rules, root) = (Arc::clone(&plan.rules), plan.root.clone());
+    let includes = plan.includes.clone();
     builder.filter_entry(move |entry| {
-        if !entry.file_type().is_some_and(|t| t.is_dir()) {
+        if !entry.file_type().is_some_and(|t| t.is_dir()) || entry.depth() == 0 {
             return true;
         }
         let rel = String::from_utf8_lossy(relative(&root, entry.path()));
+        if let Some(includes) = &includes {
+            if !includes.may_match_below(&rel) && !includes.explain(&rel).excluded {
+                pruned.unused.fetch_add(1, Ordering::Relaxed);
+                return false;
+            }
+        }
         let prune = rules.can_prune(&rel) && rules.explain(&rel).excluded;
         if prune {
-            pruned.fetch_add(1, Ordering::Relaxed);
+            pruned.excluded.fetch_add(1, Ordering::Relaxed);
         }
         !prune
     });
@@ -121,7 +144,8 @@ struct Frame {
     path: PathBuf,
     name: Vec<u8>,
     depth: usize,
-    excluded: bool,
+    /// Why it is not sent (yet), if it is not.
+    left: Option<Left>,
     emitted: bool,
 }
 
@@ -131,7 +155,7 @@ impl Walk<'_> {
     fn error(&mut self, err: ignore::Error) -> Result<(), Error> {
         let path = error_path(&err).map(Path::to_path_buf);
         if let (Some(path), Some(top)) = (&path, self.stack.last()) {
-            if *path == top.path && top.excluded && !top.emitted {
+            if *path == top.path && top.left.is_some() && !top.emitted {
                 return Ok(());
             }
         }
@@ -149,7 +173,7 @@ impl Walk<'_> {
     /// directory that cannot be read fails before its header).
     fn flush(&mut self) -> Result<(), Error> {
         match self.stack.last() {
-            Some(top) if !top.excluded && !top.emitted => self.emit_parents(),
+            Some(top) if top.left.is_none() && !top.emitted => self.emit_parents(),
             _ => Ok(()),
         }
     }
@@ -167,29 +191,29 @@ impl Walk<'_> {
         let path = entry.into_path();
         let name = relative(&self.plan.root, &path).to_vec();
         let visit = self.filter.visit(&String::from_utf8_lossy(&name), is_dir);
-        let excluded = match visit {
-            Visit::SkipDir => {
-                self.outcome.excluded += 1;
+        let left = match visit {
+            Visit::SkipDir(left) => {
+                self.count(left, 1);
                 self.skip_below = Some(depth);
                 return Ok(());
             }
-            Visit::Skip => true,
-            Visit::Send { .. } => false,
+            Visit::Skip(left) => Some(left),
+            Visit::Send { .. } => None,
         };
-        if excluded {
-            self.outcome.excluded += 1;
+        if let Some(left) = left {
+            self.count(left, 1);
         }
         if is_dir {
             self.stack.push(Frame {
                 path,
                 name,
                 depth,
-                excluded,
+                left,
                 emitted: false,
             });
             return Ok(());
         }
-        if excluded {
+        if left.is_some() {
             return Ok(());
         }
         let meta = lstat(&path)?;
@@ -204,6 +228,15 @@ impl Walk<'_> {
         (self.emit)(entry)
     }
 
+    /// Adds `n` (which may be -1) to the count of paths left out for `left`.
+    fn count(&mut self, left: Left, n: i64) {
+        let counter = match left {
+            Left::Excluded => &mut self.outcome.excluded,
+            Left::NotUsed => &mut self.outcome.unused,
+        };
+        *counter = counter.saturating_add_signed(n);
+    }
+
     /// Sends every directory on the stack not sent yet, outermost first.
     fn emit_parents(&mut self) -> Result<(), Error> {
         for i in 0..self.stack.len() {
@@ -211,11 +244,11 @@ impl Walk<'_> {
                 continue;
             }
             self.stack[i].emitted = true;
-            let frame = &self.stack[i];
-            if frame.excluded {
+            if let Some(left) = self.stack[i].left {
                 // Sent after all, as a parent: not counted as left out.
-                self.outcome.excluded -= 1;
+                self.count(left, -1);
             }
+            let frame = &self.stack[i];
             let meta = lstat(&frame.path)?;
             let (path, mut name) = (frame.path.clone(), frame.name.clone());
             name.push(b'/');

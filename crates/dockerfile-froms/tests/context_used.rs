@@ -1,6 +1,6 @@
 //! Data-driven tests of the context paths a build reads ([`Analysis::context`]).
 //!
-//! - `tests/data/context-used.json`: trees and Dockerfiles with what BuildKit's frontend
+//! - `tests/data/context-used.json` (in the workspace root): trees and Dockerfiles with what BuildKit's frontend
 //!   asked its file sync for (`followpaths`) and whether it read the context at all (`used`:
 //!   `none`, `all`, `some`). The images these Dockerfiles name are the test harness's
 //!   busybox, which sets only `PATH` and has no `ONBUILD` trigger: given that config, the
@@ -119,8 +119,9 @@ fn undecided_kinds(context: &ContextUse) -> Vec<String> {
 
 #[test]
 fn buildkit_asks_for_the_same_paths() {
-    let file: UsedFile = serde_json::from_str(include_str!("data/context-used.json"))
-        .expect("context-used.json parses");
+    let file: UsedFile =
+        serde_json::from_str(include_str!("../../../tests/data/context-used.json"))
+            .expect("context-used.json parses");
     let images = BTreeMap::from([busybox()]);
     let mut failures = Vec::new();
     for v in &file.vectors {

@@ -85,8 +85,16 @@ impl Pattern {
     }
 }
 
+/// Go's `filepath.Match(pattern, name)` with its error ignored, as fsutil's `FollowLinks`
+/// matches a wildcard path component against directory entries: a malformed pattern
+/// matches nothing.
+pub(crate) fn filepath_match(pattern: &[u8], name: &[u8]) -> bool {
+    glob_match(pattern, name).unwrap_or(false)
+}
+
 // ---------------------------------------------------------------------------------------
-// Go's filepath.Match, used only to validate patterns (against the name ".").
+// Go's filepath.Match: patterns are validated against the name "."; fsutil also matches
+// wildcard path components with it.
 
 /// Decodes one character as Go's `utf8.DecodeRune` does: `(U+FFFD, 1)` for an invalid
 /// byte, `(U+FFFD, 0)` for empty input.
