@@ -284,6 +284,30 @@ pub struct ImageInfo {
     /// Its architecture variant (`v8`), if any.
     #[serde(rename = "Variant", default)]
     pub variant: Option<String>,
+    /// What a build on it starts from (its `Config`).
+    #[serde(rename = "Config", default, deserialize_with = "null_as_default")]
+    pub config: ImageConfig,
+}
+
+/// The parts of an image's config (`Config` in `GET /images/{name}/json`) that a Dockerfile
+/// built on it sees.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct ImageConfig {
+    /// Its environment, `KEY=value` entries in order (`Env`).
+    #[serde(rename = "Env", default, deserialize_with = "null_as_default")]
+    pub env: Vec<String>,
+    /// Its `ONBUILD` triggers, each an instruction's text (`OnBuild`).
+    #[serde(rename = "OnBuild", default, deserialize_with = "null_as_default")]
+    pub onbuild: Vec<String>,
+}
+
+/// The engine sends `null` for an empty list or config: read it as the default.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 impl ImageInfo {
@@ -1115,6 +1139,26 @@ impl BuildState {
 mod tests {
     use super::*;
     use crate::endpoint::EndpointSource;
+
+    #[test]
+    fn image_info_reads_the_config_a_build_sees() {
+        let info: ImageInfo = serde_json::from_str(
+            r#"{"Id":"sha256:1","Os":"linux","Architecture":"amd64",
+                "Config":{"Env":["PATH=/bin","SRC=lib"],"OnBuild":["COPY . /app"],"Cmd":null}}"#,
+        )
+        .unwrap();
+        assert_eq!(info.config.env, ["PATH=/bin", "SRC=lib"]);
+        assert_eq!(info.config.onbuild, ["COPY . /app"]);
+        // `docker import` images have no config; older engines send nulls.
+        for json in [
+            r#"{"Id":"sha256:1","Config":null}"#,
+            r#"{"Id":"sha256:1","Config":{"Env":null,"OnBuild":null}}"#,
+            r#"{"Id":"sha256:1"}"#,
+        ] {
+            let info: ImageInfo = serde_json::from_str(json).unwrap();
+            assert_eq!(info.config, ImageConfig::default(), "{json}");
+        }
+    }
 
     /// Pitfall: bollard's one timeout (120 s by default) covers a request until its
     /// answer starts, which for a build includes the whole upload of the context. Short
