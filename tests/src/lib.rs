@@ -21,7 +21,7 @@
 //! they fail ([`ImageGuard`]). A test that needs the private image in its engine takes its
 //! own copy ([`Registry::copy_private_image`]) so that no other test sees it pulled.
 //! [`Engine::export_image`] gives an image's filesystem as a tar, through a container it
-//! removes again.
+//! removes again; [`ImageFs`] reads such a tar into something two images can be compared by.
 
 #![deny(missing_docs)]
 
@@ -31,6 +31,7 @@ pub mod context_vectors;
 mod engine;
 mod env;
 pub mod http;
+mod image_fs;
 pub mod process;
 mod registry;
 pub mod tar;
@@ -38,6 +39,7 @@ pub mod tar;
 pub use base64::{base64_standard, base64_url_safe};
 pub use engine::{Engine, ImageGuard, StreamOutcome};
 pub use env::{env_file_path, must_not_skip, TestEnv};
+pub use image_fs::{FsNode, ImageFs, NodeKind};
 pub use registry::Registry;
 
 /// The engine versions every docker-backed test runs against.
