@@ -91,6 +91,12 @@ pub fn list(spec: &ContextSpec) -> Result<Listing, Error> {
     Ok(Listing { entries, summary })
 }
 
+/// Checks a spec without reading the context: the context directory, the Dockerfile, the
+/// ignore rules and the paths to follow resolve, as [`write_tar`] would resolve them first.
+pub fn check(spec: &ContextSpec) -> Result<(), Error> {
+    plan::resolve(spec).map(drop)
+}
+
 /// Writes the tar of the context to `out` (gzip-compressed if the spec says so).
 ///
 /// Nothing is written when the spec cannot be resolved (missing context or Dockerfile,

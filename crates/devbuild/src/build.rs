@@ -1,7 +1,14 @@
 //! The whole pipeline in one call: [`build`] reads the Dockerfile, analyses it, pre-pulls
-//! the images it needs, streams the context to the engine and follows BuildKit until the
-//! result, reporting every stage as an [`Event`] to a callback; [`prepull`] stops after
-//! the pre-pull.
+//! the images it needs, decides which context paths the build reads, streams those to the
+//! engine and follows BuildKit until the result, reporting every stage as an [`Event`] to a
+//! callback; [`prepull`] stops after the pre-pull.
+//!
+//! Only the paths the Dockerfile reads are sent, as BuildKit's file sync would send them to
+//! `docker buildx build`. What the Dockerfile's text cannot decide (a base image's `ENV`
+//! used in a `COPY` source, its `ONBUILD` triggers) is decided after the pre-pull from the
+//! images' configs in the engine's store; if anything is still unknown then, the whole
+//! context is sent: a path missing from the upload would break the build, one too many
+//! only costs time.
 //!
 //! ```no_run
 //! use devbuild::build::{build, BuildSpec};
@@ -20,7 +27,7 @@
 //! # }
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -29,8 +36,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ctx_tar::{ContextSpec, Dockerfile, MtimePolicy, StreamStats, TarStream};
-use dockerfile_froms::{AnalyzeOptions, Platform};
+use ctx_tar::{ContextSpec, Dockerfile, Include, MtimePolicy, StreamStats, TarStream};
+use dockerfile_froms::{AnalyzeOptions, ContextPaths, ContextUse, ImageConfig, Platform};
 use engine_client::credentials::DockerConfig;
 use engine_client::engine::{
     BuildFailure, BuildOptions, Engine, EngineError, ImageNeed, PrepullOptions,
@@ -39,7 +46,7 @@ use engine_client::events::{BuildEvent, PullOutcome};
 use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc;
 
-use crate::events::Event;
+use crate::events::{ContextUsed, Event};
 
 /// How often, at most, the upload reports its progress while it runs.
 pub const UPLOAD_PROGRESS_EVERY: Duration = Duration::from_millis(100);
@@ -69,6 +76,9 @@ pub struct BuildSpec {
     /// Clamp the context's mtimes to this Unix time (`SOURCE_DATE_EPOCH`), and pass it to
     /// the build as the `SOURCE_DATE_EPOCH` build argument unless one is given.
     pub source_date_epoch: Option<i64>,
+    /// Send every path `.dockerignore` allows (`--whole-context`), not only those the
+    /// Dockerfile reads: for builds whose own tooling needs the whole context.
+    pub whole_context: bool,
 }
 
 impl BuildSpec {
@@ -207,6 +217,10 @@ impl From<EngineError> for BuildError {
 
 /// The analysis of a spec's Dockerfile, and what the engine needs for it.
 struct Prepared {
+    /// The Dockerfile's path as shown in errors.
+    display: String,
+    text: String,
+    options: AnalyzeOptions,
     analysis: dockerfile_froms::Analysis,
     needs: Vec<ImageNeed>,
     mtime: MtimePolicy,
@@ -232,17 +246,7 @@ fn prepare(spec: &BuildSpec) -> Result<Prepared, BuildError> {
         build_platform: Platform::host(),
         ..AnalyzeOptions::default()
     };
-    let analysis = dockerfile_froms::analyze(&text, &options).map_err(|err| {
-        let message = err.to_string();
-        BuildError::Input(match err.line() {
-            Some(line) => {
-                let prefix = format!("dockerfile parse error on line {line}: ");
-                let message = message.strip_prefix(&prefix).unwrap_or(&message);
-                format!("{display}:{line}: {message}")
-            }
-            None => format!("{display}: {message}"),
-        })
-    })?;
+    let analysis = analyze(&display, &text, &options)?;
     let mut needs = Vec::new();
     if let Some(syntax) = &analysis.syntax {
         needs.push(ImageNeed {
@@ -259,10 +263,190 @@ fn prepare(spec: &BuildSpec) -> Result<Prepared, BuildError> {
         None => MtimePolicy::Keep,
     };
     Ok(Prepared {
+        display,
+        text: text.into_owned(),
+        options,
         analysis,
         needs,
         mtime,
     })
+}
+
+/// Analyses the Dockerfile `text`; an error names the file and line.
+fn analyze(
+    display: &str,
+    text: &str,
+    options: &AnalyzeOptions,
+) -> Result<dockerfile_froms::Analysis, BuildError> {
+    dockerfile_froms::analyze(text, options).map_err(|err| {
+        let message = err.to_string();
+        BuildError::Input(match err.line() {
+            Some(line) => {
+                let prefix = format!("dockerfile parse error on line {line}: ");
+                let message = message.strip_prefix(&prefix).unwrap_or(&message);
+                format!("{display}:{line}: {message}")
+            }
+            None => format!("{display}: {message}"),
+        })
+    })
+}
+
+/// How many times the images' configs are looked up and the Dockerfile analysed again:
+/// an image's `ONBUILD` triggers may name images whose own configs matter in turn.
+const CONTEXT_ROUNDS: usize = 3;
+
+/// The context paths the build reads, decided with the configs of the images the text
+/// leaves open, as the engine's store has them. With `pull` (after the pre-pull), images
+/// that the images' `ONBUILD` triggers need are pre-pulled too, their outcomes added to
+/// `images`.
+async fn decide_context<F: FnMut(&Event)>(
+    engine: &Engine,
+    spec: &BuildSpec,
+    prepared: &Prepared,
+    pull: bool,
+    images: &mut Vec<ImageOutcome>,
+    on_event: &mut F,
+) -> Result<ContextUse, BuildError> {
+    let mut context = prepared.analysis.context.clone();
+    let mut options = prepared.options.clone();
+    let mut needed: HashSet<(String, Option<String>)> = prepared
+        .needs
+        .iter()
+        .map(|n| (n.image.clone(), n.platform.clone()))
+        .collect();
+    for _ in 0..CONTEXT_ROUNDS {
+        let mut unknown: Vec<_> = context
+            .undecided
+            .iter()
+            .map(|u| u.image.clone())
+            .filter(|image| !options.images.contains_key(image))
+            .collect();
+        unknown.dedup();
+        if unknown.is_empty() {
+            break;
+        }
+        let lookups = unknown.iter().map(|image| {
+            let name = image.to_string();
+            async move { engine.inspect_image(&name).await }
+        });
+        let infos = futures_util::future::join_all(lookups).await;
+        let mut learned = false;
+        for (image, info) in unknown.into_iter().zip(infos) {
+            if let Ok(Some(info)) = info {
+                let config = ImageConfig {
+                    env: info.config.env,
+                    onbuild: info.config.onbuild,
+                };
+                options.images.insert(image, config);
+                learned = true;
+            }
+        }
+        if !learned {
+            break;
+        }
+        let analysis = analyze(&prepared.display, &prepared.text, &options)?;
+        let new_needs: Vec<ImageNeed> = analysis
+            .images
+            .iter()
+            .map(|image| ImageNeed {
+                image: image.reference.to_string(),
+                platform: Some(image.platform.to_string()),
+            })
+            .filter(|need| needed.insert((need.image.clone(), need.platform.clone())))
+            .collect();
+        if pull && !new_needs.is_empty() {
+            images.extend(run_prepull(engine, spec, new_needs, on_event).await?);
+        }
+        context = analysis.context;
+    }
+    Ok(context)
+}
+
+/// What of the context a build sends, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContextSelection {
+    /// How much of the context is sent.
+    pub used: ContextUsed,
+    /// The paths sent (with [`ContextUsed::Some`]), as BuildKit's file sync follows them.
+    pub paths: Vec<String>,
+    /// Why the whole context is sent when the Dockerfile may not read all of it.
+    pub reason: Option<String>,
+    /// False when what the build reads could not be decided (so all of it is sent).
+    pub decided: bool,
+}
+
+impl ContextSelection {
+    /// The selection for what an analysis says, or the whole context (`whole_context`).
+    fn new(context: &ContextUse, whole_context: bool) -> ContextSelection {
+        let all = |reason: Option<String>, decided| ContextSelection {
+            used: ContextUsed::All,
+            paths: Vec::new(),
+            reason,
+            decided,
+        };
+        if whole_context {
+            return all(Some("--whole-context".to_owned()), true);
+        }
+        if let Some(undecided) = context.undecided.first() {
+            return all(Some(format!("not decided: {undecided}")), false);
+        }
+        match &context.paths {
+            ContextPaths::None => ContextSelection {
+                used: ContextUsed::None,
+                paths: Vec::new(),
+                reason: None,
+                decided: true,
+            },
+            ContextPaths::All => all(None, true),
+            ContextPaths::Some(paths) => ContextSelection {
+                used: ContextUsed::Some,
+                paths: paths.clone(),
+                reason: None,
+                decided: true,
+            },
+        }
+    }
+
+    /// What ctx-tar sends for it.
+    pub fn include(&self) -> Include {
+        match self.used {
+            ContextUsed::All => Include::All,
+            ContextUsed::None => Include::Paths(Vec::new()),
+            ContextUsed::Some => Include::Paths(self.paths.clone()),
+        }
+    }
+
+    /// The [`Event::ContextSelected`] that reports it.
+    pub fn event(&self) -> Event {
+        Event::ContextSelected {
+            used: self.used,
+            paths: self.paths.clone(),
+            reason: self.reason.clone(),
+        }
+    }
+}
+
+/// What [`build`] would send of the context of `spec`, without building: the paths the
+/// Dockerfile reads, decided with the configs of the images already in `engine`'s store
+/// (nothing is pulled; without an engine, from the text alone). When an image it needs is
+/// not there, the selection is the whole context and not [`ContextSelection::decided`]:
+/// `build` pulls it first and may send less.
+pub async fn select_context(
+    engine: Option<&Engine>,
+    spec: &BuildSpec,
+) -> Result<ContextSelection, BuildError> {
+    let prepared = prepare(spec)?;
+    if spec.whole_context {
+        return Ok(ContextSelection::new(&prepared.analysis.context, true));
+    }
+    let used = match engine {
+        Some(engine) => {
+            let mut no_images = Vec::new();
+            decide_context(engine, spec, &prepared, false, &mut no_images, &mut |_| {}).await?
+        }
+        None => prepared.analysis.context.clone(),
+    };
+    Ok(ContextSelection::new(&used, false))
 }
 
 fn analyzed_event(prepared: &Prepared) -> Event {
@@ -355,9 +539,18 @@ pub async fn build<F: FnMut(&Event)>(
     if let Some(dockerfile) = &spec.dockerfile {
         context.dockerfile = Dockerfile::Path(dockerfile.clone());
     }
-    let tar = ctx_tar::stream(context).map_err(|e| BuildError::Input(e.to_string()))?;
+    ctx_tar::check(&context).map_err(|e| BuildError::Input(e.to_string()))?;
 
-    let images = run_prepull(engine, spec, prepared.needs, &mut on_event).await?;
+    let mut images = run_prepull(engine, spec, prepared.needs.clone(), &mut on_event).await?;
+    let used = if spec.whole_context {
+        prepared.analysis.context.clone()
+    } else {
+        decide_context(engine, spec, &prepared, true, &mut images, &mut on_event).await?
+    };
+    let selection = ContextSelection::new(&used, spec.whole_context);
+    on_event(&selection.event());
+    context.include = selection.include();
+    let tar = ctx_tar::stream(context).map_err(|e| BuildError::Input(e.to_string()))?;
     for image in &images {
         if let PullOutcome::Failed { reason } = &image.outcome {
             warnings.push(format!("pull {}: {reason}", image.image));
@@ -546,14 +739,25 @@ impl Stream for Upload {
             }
             Poll::Ready(None) => {
                 this.done = true;
-                let entries = this.stats.summary().map_or(0, |s| s.entries);
-                let _ = this.events.send(Event::upload_progress(
-                    entries,
+                let summary = this.stats.summary();
+                let mut event = Event::upload_progress(
+                    summary.as_ref().map_or(0, |s| s.entries),
                     this.bytes,
                     Some(this.bytes),
                     now.duration_since(started),
                     true,
-                ));
+                );
+                if let (
+                    Event::UploadProgress {
+                        excluded, unused, ..
+                    },
+                    Some(summary),
+                ) = (&mut event, &summary)
+                {
+                    *excluded = Some(summary.excluded);
+                    *unused = Some(summary.unused);
+                }
+                let _ = this.events.send(event);
             }
             Poll::Ready(Some(Err(_))) => this.done = true,
             Poll::Pending => {}

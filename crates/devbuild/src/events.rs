@@ -12,7 +12,8 @@
 //! | `analyzed` | `images`: `[{"image", "platform"}]` |
 //! | `pull_progress` | `image`, `layer?`, `status`, `current?`, `total?` |
 //! | `image_ready` | `image`, `platform?`, `outcome`: `{"status": "present" \| "pulled" \| "failed", "reason"?}` |
-//! | `upload_progress` | `entries`, `bytes`, `total_bytes?`, `bytes_per_sec`, `done` |
+//! | `context_selected` | `used` (`some` \| `all` \| `none`), `paths?`, `reason?` |
+//! | `upload_progress` | `entries`, `bytes`, `total_bytes?`, `bytes_per_sec`, `done`, `excluded?`, `unused?` |
 //! | `step_started`, `step_cached` | `step`, `name`, `digest` |
 //! | `step_completed` | `step`, `name`, `digest`, `duration_ms?` |
 //! | `step_failed` | `step`, `name`, `digest`, `error`, `canceled` |
@@ -60,6 +61,19 @@ pub enum Event {
         /// The images, in the analyser's order (stage bases first), each once per platform.
         images: Vec<NeededImage>,
     },
+    /// What of the build context will be sent: the paths the Dockerfile reads, all of it,
+    /// or none of it (then the tar holds only the Dockerfile).
+    ContextSelected {
+        /// How much of the context the build reads.
+        used: ContextUsed,
+        /// The paths sent, as BuildKit's file sync would follow them (with `some`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        paths: Vec<String>,
+        /// Why the whole context is sent when the Dockerfile may not read all of it
+        /// (`--whole-context`, or what could not be decided).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
     /// Progress of sending the build context to the engine.
     UploadProgress {
         /// Archive entries (files, directories, links) sent so far.
@@ -74,6 +88,12 @@ pub enum Event {
         /// The whole context has been sent.
         #[serde(default)]
         done: bool,
+        /// Paths the ignore file left out (when done).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        excluded: Option<u64>,
+        /// Paths left out because the Dockerfile does not read them (when done).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unused: Option<u64>,
     },
     /// The build succeeded.
     Finished {
@@ -100,6 +120,18 @@ pub enum Event {
     /// id, an error, or the pre-pull of an image. Serialised as [`BuildEvent`] is.
     #[serde(untagged)]
     Engine(BuildEvent),
+}
+
+/// How much of the build context a build reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContextUsed {
+    /// Some paths.
+    Some,
+    /// All of it.
+    All,
+    /// None of it.
+    None,
 }
 
 /// An external image the build needs, for one platform.
@@ -155,6 +187,8 @@ impl Event {
             total_bytes,
             bytes_per_sec,
             done,
+            excluded: None,
+            unused: None,
         }
     }
 

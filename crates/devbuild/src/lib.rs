@@ -9,8 +9,10 @@
 //! 2. **pre-pull**: [`engine_client`] inspects each needed image (and the `# syntax=`
 //!    frontend) and pulls what is missing, with the docker CLI's credentials
 //!    (`pull_progress`, then `image_ready` per image);
-//! 3. **upload**: [`ctx_tar`] streams the context, `.dockerignore` applied, as the body
-//!    of `POST /build?version=2` ([`Event::UploadProgress`]: entries, bytes, rate);
+//! 3. **upload**: [`ctx_tar`] streams the paths of the context the Dockerfile reads (as
+//!    BuildKit's file sync would send them to buildx; [`Event::ContextSelected`]),
+//!    `.dockerignore` applied, as the body of `POST /build?version=2`
+//!    ([`Event::UploadProgress`]: entries, bytes, rate, what was left out);
 //! 4. **BuildKit**: its steps, logs, cache hits and warnings (`step_started`,
 //!    `step_cached`, `step_log`, …);
 //! 5. **result**: [`Event::Finished`] and a [`BuildOutcome`] (image id, tags, duration,
@@ -70,5 +72,8 @@ pub mod build;
 pub mod events;
 pub mod render;
 
-pub use build::{build, prepull, BuildError, BuildOutcome, BuildSpec, ImageOutcome, StepTiming};
+pub use build::{
+    build, prepull, select_context, BuildError, BuildOutcome, BuildSpec, ContextSelection,
+    ImageOutcome, StepTiming,
+};
 pub use events::Event;

@@ -48,6 +48,9 @@ pub struct Args {
     /// Pull every needed image, even those present.
     #[arg(long)]
     pull: bool,
+    /// Send every path `.dockerignore` allows, not only those the Dockerfile reads.
+    #[arg(long)]
+    whole_context: bool,
     /// Write the image id to this file.
     #[arg(long, value_name = "FILE")]
     iidfile: Option<PathBuf>,
@@ -73,6 +76,7 @@ pub fn run(args: &Args) -> ExitCode {
     }
     spec.no_cache = args.no_cache;
     spec.pull = args.pull;
+    spec.whole_context = args.whole_context;
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(value) if !value.trim().is_empty() => match value.trim().parse::<i64>() {
             Ok(epoch) => spec.source_date_epoch = Some(epoch),

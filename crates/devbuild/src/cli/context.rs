@@ -1,12 +1,27 @@
-//! `devbuild context`: what build context would be sent, why a path is or is not, and the tar.
+//! `devbuild context`: what build context `devbuild build` would send, why a path is or is
+//! not sent, and the tar.
+//!
+//! By default only the paths the Dockerfile reads are sent (for the build args, target and
+//! platform given), as `devbuild build` sends them. What the text cannot decide (a base
+//! image's `ENV` or `ONBUILD`) is decided from the images in the engine's store when one
+//! can be reached; nothing is pulled. Still undecided, the whole context is shown, with a
+//! note: `devbuild build` pulls the images first and may send less.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use ctx_tar::{ContextSpec, Dockerfile, Explanation, Listing, MtimePolicy, Summary};
+use devbuild::build::{select_context, BuildSpec, ContextSelection};
+use devbuild::engine_client::engine::{ConnectOptions, Engine};
+use devbuild::events::ContextUsed;
+use devbuild::render::describe_context;
 
-use super::{fail, EXIT_FAILED, EXIT_USAGE};
+use super::{fail, parse_build_args, EXIT_FAILED, EXIT_USAGE};
+
+/// How long `context` waits for an engine it asks about image configs.
+const ENGINE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Arguments of `devbuild context`.
 #[derive(Debug, clap::Args)]
@@ -18,6 +33,18 @@ pub struct Args {
     /// under a generated name.
     #[arg(short = 'f', long = "file", value_name = "DOCKERFILE")]
     file: Option<PathBuf>,
+    /// A build argument, `K=V`; a bare `K` takes its value from the environment.
+    #[arg(long = "build-arg", value_name = "K[=V]")]
+    build_args: Vec<String>,
+    /// The stage to build (default: the last one).
+    #[arg(long, value_name = "STAGE")]
+    target: Option<String>,
+    /// The target platform, `os/arch[/variant]`.
+    #[arg(long, value_name = "PLATFORM")]
+    platform: Option<String>,
+    /// Every path `.dockerignore` allows, not only those the Dockerfile reads.
+    #[arg(long)]
+    whole_context: bool,
     /// One line per entry, in tar order: `TYPE MODE SIZE PATH [-> TARGET]`.
     #[arg(long, conflicts_with_all = ["json", "output", "explain"])]
     list: bool,
@@ -39,6 +66,28 @@ pub fn run(args: &Args) -> ExitCode {
     if let Some(file) = &args.file {
         spec.dockerfile = Dockerfile::Path(file.clone());
     }
+    // Bad input (a missing context or Dockerfile, invalid rules) before the Dockerfile.
+    if let Err(err) = ctx_tar::check(&spec) {
+        let (code, message) = context_error(&err);
+        return fail(code, message);
+    }
+    let selection = match selection(args) {
+        Ok(selection) => selection,
+        Err(message) => return fail(EXIT_USAGE, message),
+    };
+    if let Some(selection) = &selection {
+        spec.include = selection.include();
+        if !selection.decided {
+            eprintln!(
+                "note: {}; `devbuild build` pulls the images first and may send less",
+                describe_context(
+                    selection.used,
+                    &selection.paths,
+                    selection.reason.as_deref()
+                )
+            );
+        }
+    }
     let result = if !args.explain.is_empty() {
         explain(&spec, &args.explain)
     } else if let Some(output) = &args.output {
@@ -52,7 +101,7 @@ pub fn run(args: &Args) -> ExitCode {
     } else {
         match ctx_tar::list(&spec) {
             Ok(listing) => {
-                print_listing(args, &listing);
+                print_listing(args, &listing, selection.as_ref());
                 Ok(())
             }
             Err(err) => Err(context_error(&err)),
@@ -62,6 +111,57 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err((code, message)) => fail(code, message),
     }
+}
+
+/// What of the context `devbuild build` would send: `None` when there is no Dockerfile
+/// (then everything is listed). The images' configs come from the engine when the text
+/// leaves something open and an engine answers.
+fn selection(args: &Args) -> Result<Option<ContextSelection>, String> {
+    let dockerfile = match &args.file {
+        Some(file) => file.clone(),
+        None => {
+            let upper = args.context.join("Dockerfile");
+            let lower = args.context.join("dockerfile");
+            if upper.symlink_metadata().is_ok() {
+                upper
+            } else if lower.symlink_metadata().is_ok() {
+                lower
+            } else {
+                return Ok(None);
+            }
+        }
+    };
+    let mut spec = BuildSpec::new(&args.context);
+    spec.dockerfile = Some(dockerfile);
+    spec.build_args = parse_build_args(&args.build_args);
+    spec.target = args.target.clone();
+    spec.platform = args.platform.clone();
+    spec.whole_context = args.whole_context;
+    let runtime = super::runtime().map_err(|_| "cannot start the async runtime".to_owned())?;
+    runtime.block_on(async {
+        let selection = select_context(None, &spec)
+            .await
+            .map_err(|e| e.to_string())?;
+        if selection.decided {
+            return Ok(Some(selection));
+        }
+        let options = ConnectOptions {
+            timeout: ENGINE_TIMEOUT,
+        };
+        let endpoint = devbuild::engine_client::endpoint::resolve(
+            &devbuild::engine_client::endpoint::EndpointEnv::from_process(),
+        );
+        let Ok(endpoint) = endpoint else {
+            return Ok(Some(selection));
+        };
+        match Engine::connect(endpoint, &options).await {
+            Ok(engine) => select_context(Some(&engine), &spec)
+                .await
+                .map(Some)
+                .map_err(|e| e.to_string()),
+            Err(_) => Ok(Some(selection)),
+        }
+    })
 }
 
 /// Bad input (the context, the Dockerfile, the ignore rules) is a usage error; anything that
@@ -77,7 +177,7 @@ fn context_error(err: &ctx_tar::Error) -> (u8, String) {
     (code, err.to_string())
 }
 
-fn print_listing(args: &Args, listing: &Listing) {
+fn print_listing(args: &Args, listing: &Listing, selection: Option<&ContextSelection>) {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if args.list {
@@ -102,7 +202,8 @@ fn print_listing(args: &Args, listing: &Listing) {
             let _ = writeln!(out, "{line}");
         }
     } else {
-        let _ = out.write_all(summary_text(&listing.summary, &args.context).as_bytes());
+        let text = summary_text(&listing.summary, &args.context, selection);
+        let _ = out.write_all(text.as_bytes());
     }
     for warning in &listing.summary.warnings {
         eprintln!("warning: {warning}");
@@ -120,7 +221,7 @@ fn relative_to_context(path: &Path, context: &Path) -> String {
 }
 
 /// The default output: what would be sent, in a few lines.
-fn summary_text(summary: &Summary, context: &Path) -> String {
+fn summary_text(summary: &Summary, context: &Path, selection: Option<&ContextSelection>) -> String {
     let mut text = format!("context:     {}\n", context.display());
     if let Some(dockerfile) = &summary.dockerfile {
         text.push_str(&format!("dockerfile:  {dockerfile}\n"));
@@ -130,13 +231,27 @@ fn summary_text(summary: &Summary, context: &Path) -> String {
         |file| relative_to_context(file, context),
     );
     text.push_str(&format!("ignore file: {ignore}\n"));
+    let used = match selection {
+        Some(s) => describe_context(s.used, &s.paths, s.reason.as_deref()),
+        None => "sending the whole context: no Dockerfile".to_owned(),
+    };
+    text.push_str(&format!("used:        {used}\n"));
     text.push_str(&format!(
-        "sent:        {} entries, {} in files ({} as tar)\n",
-        summary.entries,
+        "sent:        {}, {} in files ({} as tar)\n",
+        count(summary.entries, "entry", "entries"),
         human_bytes(summary.bytes),
         human_bytes(summary.archive_bytes)
     ));
-    text.push_str(&format!("excluded:    {} paths\n", summary.excluded));
+    text.push_str(&format!(
+        "excluded:    {} (by the ignore file)\n",
+        count(summary.excluded, "path", "paths")
+    ));
+    if selection.is_some_and(|s| s.used != ContextUsed::All) {
+        text.push_str(&format!(
+            "not used:    {} (the Dockerfile does not read them)\n",
+            count(summary.unused, "path", "paths")
+        ));
+    }
     if !summary.top_dirs.is_empty() {
         text.push_str("largest directories:\n");
         for dir in &summary.top_dirs {
@@ -144,6 +259,15 @@ fn summary_text(summary: &Summary, context: &Path) -> String {
         }
     }
     text
+}
+
+/// `1 entry`, `2 entries`.
+fn count(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
 }
 
 /// Bytes as a person reads them: `512 B`, `1.5 KiB`, `12.0 MiB`.
@@ -173,7 +297,9 @@ fn explain(spec: &ContextSpec, paths: &[String]) -> Result<(), (u8, String)> {
         .max()
         .unwrap_or(0);
     for explanation in &explanations {
-        let verdict = if explanation.excluded {
+        let verdict = if !explanation.used {
+            "not used"
+        } else if explanation.excluded {
             "excluded"
         } else {
             "sent"
@@ -199,6 +325,7 @@ fn reason(explanation: &Explanation, context: &Path) -> String {
     match (explanation.dockerfile, rule) {
         (true, Some(rule)) => format!("the Dockerfile is always sent (despite {rule})"),
         (true, None) => "the Dockerfile is always sent".to_string(),
+        (false, _) if !explanation.used => "not used by the Dockerfile".to_string(),
         (false, Some(rule)) => rule,
         (false, None) => "no rule matches".to_string(),
     }

@@ -48,7 +48,7 @@ use std::time::{Duration, Instant};
 
 pub use state::State;
 
-use crate::events::Event;
+use crate::events::{ContextUsed, Event};
 
 /// How progress is shown: `--progress=auto|tty|plain|json|quiet`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -215,6 +215,35 @@ impl<W: Write> Progress<W> {
             Renderer::Plain(renderer) => renderer.finish(now),
             Renderer::Json(renderer) => renderer.finish(),
             Renderer::Quiet => Ok(()),
+        }
+    }
+}
+
+/// What of the context a build sends, in words: `sending the 2 paths the Dockerfile reads:
+/// package*.json, src`, `sending the whole context: --whole-context`, … At most five paths
+/// are named.
+pub fn describe_context(used: ContextUsed, paths: &[String], reason: Option<&str>) -> String {
+    const SHOWN: usize = 5;
+    match (used, reason) {
+        (ContextUsed::Some, _) => {
+            let count = paths.len();
+            let mut shown = paths[..count.min(SHOWN)].join(", ");
+            if count > SHOWN {
+                shown.push_str(&format!(" and {} more", count - SHOWN));
+            }
+            let what = if count == 1 {
+                "the path the Dockerfile reads".to_owned()
+            } else {
+                format!("the {count} paths the Dockerfile reads")
+            };
+            format!("sending {what}: {shown}")
+        }
+        (ContextUsed::None, _) => {
+            "the Dockerfile reads no context: sending the Dockerfile only".to_owned()
+        }
+        (ContextUsed::All, Some(reason)) => format!("sending the whole context: {reason}"),
+        (ContextUsed::All, None) => {
+            "sending the whole context: the Dockerfile reads all of it".to_owned()
         }
     }
 }

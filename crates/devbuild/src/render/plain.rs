@@ -95,6 +95,13 @@ impl<W: Write> PlainRenderer<W> {
                 }
                 self.close(&Group::Analysis, "DONE 0.0s")?;
             }
+            Event::ContextSelected { .. } => {
+                if let Some(choice) = &self.state.context {
+                    let line = format!("#0 {}", choice.describe());
+                    self.open(Group::Upload)?;
+                    writeln!(self.out, "{line}")?;
+                }
+            }
             Event::UploadProgress { .. } => self.upload(now)?,
             Event::Finished { .. } | Event::Failed { .. } => {}
             Event::Engine(event) => self.engine(event, now)?,
@@ -237,6 +244,9 @@ impl<W: Write> PlainRenderer<W> {
                 format_bytes(upload.bytes),
                 seconds_text(took),
             )?;
+            if let Some(left_out) = upload.left_out() {
+                writeln!(self.out, "#0 left out: {left_out}")?;
+            }
             self.printed((Group::Upload, "done".into()), "", 0, now);
             return self.close(&Group::Upload, &format!("DONE {:.1}s", took.as_secs_f64()));
         }

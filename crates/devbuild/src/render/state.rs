@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use engine_client::progress::FAILURE_LOG_LINES;
 
-use crate::events::{BuildEvent, Event, NeededImage, PullOutcome};
+use crate::events::{BuildEvent, ContextUsed, Event, NeededImage, PullOutcome};
 
 /// Everything the events of one build have said so far: its steps with their progress, logs
 /// and warnings, the pre-pulls, the context upload, the outcome. The live view is drawn
@@ -22,6 +22,8 @@ pub struct State {
     pub(crate) jobs: Vec<JobRef>,
     pub(crate) pulls: Vec<Pull>,
     pub(crate) upload: Option<Upload>,
+    /// What of the context is sent, once decided.
+    pub(crate) context: Option<ContextChoice>,
     pub(crate) steps: Vec<Step>,
     step_index: HashMap<u32, usize>,
     /// Every warning's message, in order.
@@ -115,6 +117,47 @@ pub(crate) struct Upload {
     pub(crate) bytes_per_sec: u64,
     pub(crate) started: Instant,
     pub(crate) ended: Option<Instant>,
+    /// Paths the ignore file left out, once done.
+    pub(crate) excluded: Option<u64>,
+    /// Paths the Dockerfile does not read, once done.
+    pub(crate) unused: Option<u64>,
+}
+
+/// What of the context is sent.
+#[derive(Clone, Debug)]
+pub(crate) struct ContextChoice {
+    pub(crate) used: ContextUsed,
+    pub(crate) paths: Vec<String>,
+    pub(crate) reason: Option<String>,
+}
+
+impl ContextChoice {
+    /// One line saying what is sent (see [`super::describe_context`]).
+    pub(crate) fn describe(&self) -> String {
+        super::describe_context(self.used, &self.paths, self.reason.as_deref())
+    }
+}
+
+impl Upload {
+    /// What was left out, once known: `54380 paths the Dockerfile does not read, 3
+    /// excluded by the ignore file`; `None` when nothing was.
+    pub(crate) fn left_out(&self) -> Option<String> {
+        let paths = |n: u64| {
+            if n == 1 {
+                "1 path".to_owned()
+            } else {
+                format!("{n} paths")
+            }
+        };
+        let mut parts = Vec::new();
+        if let Some(unused) = self.unused.filter(|n| *n > 0) {
+            parts.push(format!("{} the Dockerfile does not read", paths(unused)));
+        }
+        if let Some(excluded) = self.excluded.filter(|n| *n > 0) {
+            parts.push(format!("{} excluded by the ignore file", paths(excluded)));
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
 }
 
 /// How the build ended.
@@ -140,12 +183,25 @@ impl State {
                 }
                 self.images = Some(images.clone());
             }
+            Event::ContextSelected {
+                used,
+                paths,
+                reason,
+            } => {
+                self.context = Some(ContextChoice {
+                    used: *used,
+                    paths: paths.clone(),
+                    reason: reason.clone(),
+                });
+            }
             Event::UploadProgress {
                 entries,
                 bytes,
                 total_bytes,
                 bytes_per_sec,
                 done,
+                excluded,
+                unused,
             } => {
                 if self.upload.is_none() {
                     self.jobs.push(JobRef::Upload);
@@ -157,7 +213,11 @@ impl State {
                     bytes_per_sec: 0,
                     started: now,
                     ended: None,
+                    excluded: None,
+                    unused: None,
                 });
+                upload.excluded = *excluded;
+                upload.unused = *unused;
                 upload.entries = *entries;
                 upload.bytes = *bytes;
                 upload.total = *total_bytes;

@@ -318,6 +318,10 @@ fn jobs(state: &State, now: Instant, view: View) -> Vec<Job> {
                 let job = if upload.ended.is_some() {
                     let mut job = Job::new(name, secs, Style::Done, true);
                     job.status = vec![format!("{entries} {bytes}"), bytes];
+                    if let Some(unused) = upload.unused.filter(|n| *n > 0) {
+                        let long = format!("{entries} {} ({unused} not used)", job.status[1]);
+                        job.status.insert(0, long);
+                    }
                     job
                 } else {
                     let mut job = Job::new(name, secs, Style::Normal, false);
