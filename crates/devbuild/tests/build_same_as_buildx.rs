@@ -69,6 +69,20 @@ struct Case {
     /// devbuild's image has today. The rest of the image is still compared, and when the bug
     /// is fixed the case fails until this is removed.
     known_devbuild_only: Option<&'static str>,
+    /// What devbuild must have sent of the context.
+    sends: Sends,
+}
+
+/// What of the context devbuild sends for a case (from its `context_selected` and final
+/// `upload_progress` events).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sends {
+    /// The paths the Dockerfile reads, leaving some out (at least the unused 1 MiB file).
+    Part,
+    /// Everything `.dockerignore` allows: nothing is left out as unused.
+    All,
+    /// Nothing but the Dockerfile.
+    Nothing,
 }
 
 /// A case with no extra files and no build args.
@@ -80,6 +94,15 @@ const fn case(name: &'static str, dockerfile: &'static str) -> Case {
         build_args: &[],
         dockerfile_path: None,
         known_devbuild_only: None,
+        sends: Sends::Part,
+    }
+}
+
+/// A case that reads the whole context.
+const fn reads_all(name: &'static str, dockerfile: &'static str) -> Case {
+    Case {
+        sends: Sends::All,
+        ..case(name, dockerfile)
     }
 }
 
@@ -109,8 +132,8 @@ const CASES: &[Case] = &[
     ),
     // BuildKit resolves no path *through* a link to `.` or `..` (`COPY toroot/src` fails
     // with "not found" on both engines, with buildx as with devbuild): the links themselves.
-    case("a_link_to_the_root", "FROM {base}\nCOPY toroot/ /all/\n"),
-    case("a_link_upwards", "FROM {base}\nCOPY lnkdir/up /up\n"),
+    reads_all("a_link_to_the_root", "FROM {base}\nCOPY toroot/ /all/\n"),
+    reads_all("a_link_upwards", "FROM {base}\nCOPY lnkdir/up /up\n"),
     case("dot_file", "FROM {base}\nCOPY src/.env /\n"),
     case("dot_dir", "FROM {base}\nCOPY src/.hidden /hidden\n"),
     case(
@@ -129,7 +152,7 @@ const CASES: &[Case] = &[
             ".dockerignore",
             "**/*.txt\n!src/main.txt\nunused.bin\n.dockerignore\n",
         )],
-        ..case("dockerignore_with_copy_all", "FROM {base}\nCOPY . /ctx\n")
+        ..reads_all("dockerignore_with_copy_all", "FROM {base}\nCOPY . /ctx\n")
     },
     Case {
         files: &[
@@ -147,7 +170,7 @@ const CASES: &[Case] = &[
     Case {
         files: &[(".dockerignore", "Dockerfile\n.dockerignore\n")],
         known_devbuild_only: Some("/ctx/Dockerfile"),
-        ..case(
+        ..reads_all(
             "dockerignore_excludes_the_dockerfile",
             "FROM {base}\nCOPY . /ctx\n",
         )
@@ -157,7 +180,7 @@ const CASES: &[Case] = &[
     Case {
         dockerfile_path: Some("../Dockerfile.outside"),
         known_devbuild_only: Some("/ctx/.dockerfile.*"),
-        ..case(
+        ..reads_all(
             "dockerfile_outside_the_context",
             "FROM {base}\nCOPY . /ctx\n",
         )
@@ -165,7 +188,7 @@ const CASES: &[Case] = &[
     Case {
         dockerfile_path: Some("docker/app.Dockerfile"),
         files: &[("docker/app.Dockerfile.dockerignore", "unused.bin\n")],
-        ..case(
+        ..reads_all(
             "dockerfile_in_a_subdir_with_its_dockerignore",
             "FROM {base}\nCOPY . /ctx\n",
         )
@@ -174,11 +197,11 @@ const CASES: &[Case] = &[
         "run_bind_mount",
         "FROM {base}\nRUN --mount=type=bind,source=tools,target=/t cp -r /t /out\n",
     ),
-    case(
+    reads_all(
         "run_bind_mount_of_everything",
         "FROM {base}\nRUN --mount=type=bind,target=/c find /c | sort > /listing\n",
     ),
-    case(
+    reads_all(
         "run_tmpfs_mount_next_to_a_copy",
         "FROM {base}\nRUN --mount=type=tmpfs,target=/scratch true\nCOPY src/ /s/\n",
     ),
@@ -192,17 +215,23 @@ const CASES: &[Case] = &[
         "multi_stage_unreachable_stage",
         "FROM {base} AS unused\nCOPY other /o\nFROM {base}\nCOPY tools /t\n",
     ),
-    case("copy_all", "FROM {base}\nCOPY . /ctx\n"),
-    case(
+    reads_all("copy_all", "FROM {base}\nCOPY . /ctx\n"),
+    reads_all(
         "copy_all_into_workdir",
         "FROM {base}\nWORKDIR /app\nCOPY . .\n",
     ),
     case("add_dir", "FROM {base}\nADD tools /added\n"),
-    case("no_copy", "FROM {base}\nRUN echo hi > /f\n"),
-    case(
-        "heredoc_only",
-        "FROM {base}\nCOPY <<EOF /heredoc.txt\nhello\nEOF\n",
-    ),
+    Case {
+        sends: Sends::Nothing,
+        ..case("no_copy", "FROM {base}\nRUN echo hi > /f\n")
+    },
+    Case {
+        sends: Sends::Nothing,
+        ..case(
+            "heredoc_only",
+            "FROM {base}\nCOPY <<EOF /heredoc.txt\nhello\nEOF\n",
+        )
+    },
     case("arg_default", "FROM {base}\nARG DIR=src\nCOPY ${DIR} /d\n"),
     Case {
         build_args: &[("DIR", "other")],
@@ -539,6 +568,47 @@ fn context_report(stdout: &[u8]) -> Vec<String> {
     }
 }
 
+/// What is wrong with what devbuild sent for `case`, as its `--progress=json` events say:
+/// the selection must be decided (every base image is in the store), and leave out what the
+/// case says.
+fn sent_problems(case: &Case, stdout: &[u8]) -> Vec<String> {
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let Some(selected) = events.iter().find(|e| e["event"] == "context_selected") else {
+        return vec!["no context_selected event".to_owned()];
+    };
+    let Some(upload) = events
+        .iter()
+        .find(|e| e["event"] == "upload_progress" && e["done"] == true)
+    else {
+        return vec!["no upload_progress event with done=true".to_owned()];
+    };
+    let mut problems = Vec::new();
+    if selected["reason"]
+        .as_str()
+        .is_some_and(|r| r.starts_with("not decided"))
+    {
+        problems.push(format!(
+            "devbuild could not decide what to send: {selected}"
+        ));
+    }
+    let unused = upload["unused"].as_u64().unwrap_or(0);
+    let ok = match case.sends {
+        Sends::Part => selected["used"] == "some" && unused > 0,
+        Sends::All => unused == 0,
+        Sends::Nothing => selected["used"] == "none" && upload["entries"] == 1,
+    };
+    if !ok {
+        problems.push(format!(
+            "devbuild should send {:?} of the context, but sent: {selected} {upload}",
+            case.sends
+        ));
+    }
+    problems
+}
+
 /// The outcome of one case.
 struct Compared {
     /// What differs, one line each; empty when the images are the same.
@@ -574,7 +644,7 @@ fn compare(
     let buildx = tools.buildx(&buildx_tag, &options, &context);
     let context_report = context_report(&devbuild.stdout);
 
-    let mut problems = Vec::new();
+    let mut problems = sent_problems(case, &devbuild.stdout);
     if !devbuild.status.success() {
         problems.push(format!("devbuild build failed: {}", failure_of(&devbuild)));
     }

@@ -147,3 +147,121 @@ fn context_errors_name_the_path_and_leave_nothing_behind() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no-such-dir"));
 }
+
+/// `devbuild context` with `Dockerfile` replaced by `dockerfile`, run without any engine.
+fn devbuild_with(dir: &Path, dockerfile: &str, args: &[&str]) -> Output {
+    fs::write(dir.join("Dockerfile"), dockerfile).expect("write");
+    Command::new(env!("CARGO_BIN_EXE_devbuild"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("DOCKER_CONTEXT")
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .expect("devbuild runs")
+}
+
+#[test]
+fn context_shows_only_what_the_dockerfile_reads() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    fixture_tree(temp.path());
+    let dir = temp.path();
+    let dockerfile = "FROM scratch AS tools\nCOPY run.sh /bin/\nFROM scratch\nARG SRC=src/util\nCOPY ${SRC} /src\nCOPY main-link node_modules/keep/*.json /\n";
+    insta::assert_snapshot!(
+        "used_summary",
+        transcript(&devbuild_with(dir, dockerfile, &["context"]))
+    );
+    insta::assert_snapshot!(
+        "used_list",
+        transcript(&devbuild_with(dir, dockerfile, &["context", "--list"]))
+    );
+    insta::assert_snapshot!(
+        "used_explain",
+        transcript(&devbuild_with(
+            dir,
+            dockerfile,
+            &[
+                "context",
+                "--explain",
+                "src/util/strings.go",
+                "src/main.go",
+                "run.sh",
+                "node_modules/keep/package.json",
+                "node_modules/left-pad/index.js",
+            ],
+        ))
+    );
+    // Build args and the target change what is read, as they change the build.
+    let listed = |args: &[&str]| {
+        let output = devbuild_with(dir, dockerfile, args);
+        assert!(output.status.success(), "{}", transcript(&output));
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|l| l.split_whitespace().nth(3).unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        listed(&["context", "--list", "--build-arg", "SRC=run.sh"]),
+        [
+            "Dockerfile",
+            "main-link",
+            "node_modules/",
+            "node_modules/keep/",
+            "node_modules/keep/package.json",
+            "run.sh",
+            "src/",
+            "src/main.go"
+        ]
+    );
+    assert_eq!(
+        listed(&["context", "--list", "--target", "tools"]),
+        ["Dockerfile", "run.sh"]
+    );
+    let whole = listed(&["context", "--list", "--whole-context"]);
+    assert!(whole.contains(&"src/util/strings.go".to_owned()));
+    assert!(
+        !whole.contains(&"debug.log".to_owned()),
+        "the ignore file still applies"
+    );
+    assert_eq!(whole.len(), 14, "{whole:?}");
+    // A Dockerfile that reads nothing sends only itself.
+    assert_eq!(
+        listed_with(dir, "FROM scratch\nADD https://example.com/x /x\n"),
+        ["Dockerfile"]
+    );
+}
+
+fn listed_with(dir: &Path, dockerfile: &str) -> Vec<String> {
+    let output = devbuild_with(dir, dockerfile, &["context", "--list"]);
+    assert!(output.status.success(), "{}", transcript(&output));
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| l.split_whitespace().nth(3).unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn context_says_what_it_cannot_decide_without_the_images() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    fixture_tree(temp.path());
+    let output = devbuild_with(
+        temp.path(),
+        "FROM example.com/app/base:1\nCOPY $APP_DIR /app\n",
+        &["context", "--list"],
+    );
+    assert!(output.status.success(), "{}", transcript(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("note: sending the whole context: not decided: line 1: the config of example.com/app/base:1 is not known"),
+        "{stderr}"
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 14);
+    // An invalid Dockerfile is bad input, named with its line.
+    let output = devbuild_with(temp.path(), "FROM scratch\nCOPY\n", &["context"]);
+    assert_eq!(output.status.code(), Some(2), "{}", transcript(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("Dockerfile:2: "),
+        "{}",
+        transcript(&output)
+    );
+}
