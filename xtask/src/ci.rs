@@ -1,7 +1,9 @@
 //! `cargo xtask ci`: what CI runs — formatting, lints, the private test engines
-//! (`engine up`), the whole test suite (the docker-backed tests against both engines), and
-//! `engine down`, which always runs: after a failure and after Ctrl-C too.
+//! (`engine up`), the whole test suite (the docker-backed tests against both engines), the
+//! bench's smoke run (`bench --quick`), and `engine down`, which always runs: after a
+//! failure and after Ctrl-C too.
 
+use crate::bench;
 use crate::engine::{self, Layout, ENGINES};
 use std::path::PathBuf;
 use std::process::Command;
@@ -75,8 +77,13 @@ pub fn run(_args: &[String]) -> Result<(), String> {
     let all: Vec<_> = ENGINES.iter().collect();
     let result = engine::up(&all)
         .map_err(|e| format!("engine up failed: {e}"))
-        .and_then(|_| interrupt::check())
-        .and_then(|()| tests());
+        .and_then(|env| {
+            interrupt::check()?;
+            tests()?;
+            interrupt::check()?;
+            // The bench's smoke run, while the engines are still up.
+            bench::quick(&env).map_err(|e| format!("bench --quick failed: {e}"))
+        });
     let result = result.map_err(|e| match interrupt::check() {
         Ok(()) => e,
         Err(_) => format!("interrupted ({e})"),
@@ -131,8 +138,8 @@ fn tests() -> Result<(), String> {
 
 /// Ctrl-C (SIGINT) and SIGTERM: remembered instead of ending xtask, so that `engine down`
 /// still runs. Children get the default disposition back when they exec, so the running
-/// step (cargo, apt-get) still stops at once.
-mod interrupt {
+/// step (cargo, apt-get) still stops at once. The bench uses it too, to remove its images.
+pub mod interrupt {
     use std::sync::atomic::{AtomicBool, Ordering};
 
     static INTERRUPTED: AtomicBool = AtomicBool::new(false);
