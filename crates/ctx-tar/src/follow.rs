@@ -55,7 +55,13 @@ struct Resolver<'a> {
 impl Resolver<'_> {
     /// fsutil's `symlinkResolver.append`.
     fn append(&mut self, path: &str) -> Result<(), Error> {
-        let mut rest = clean_relative(path);
+        let mut rest = join_dot(path);
+        // Above the context root: a pattern that matches nothing, as in fsutil, but
+        // without looking outside the context for links on the way.
+        if rest == ".." || rest.starts_with("../") {
+            self.resolved.insert(rest);
+            return Ok(());
+        }
         let mut current = ".".to_owned();
         loop {
             let (first, tail) = match rest.split_once('/') {
@@ -155,7 +161,10 @@ impl Resolver<'_> {
 
 /// Go treats "no such file" and "not a directory" on the way alike here: nothing there.
 fn not_found(err: &io::Error) -> bool {
-    err.kind() == io::ErrorKind::NotFound || err.raw_os_error() == Some(libc::ENOTDIR)
+    matches!(
+        err.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    )
 }
 
 /// fsutil's `containsWildcards`: `*`, `?` or `[` not escaped by `\`.
@@ -181,6 +190,26 @@ fn clean_relative(path: &str) -> String {
         match part {
             "" | "." => {}
             ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    }
+}
+
+/// `filepath.Join(".", path)`: cleaned, relative, but a leading `..` is kept (a path given
+/// to follow is not rooted; link targets are, see [`clean_relative`]).
+fn join_dot(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|last| *last != "..") => {
                 parts.pop();
             }
             other => parts.push(other),
@@ -300,7 +329,22 @@ mod tests {
     }
 
     #[test]
+    fn paths_above_the_root_match_nothing() {
+        assert_eq!(resolved(&["../b"]), Some(vec!["../b".into()]));
+        assert_eq!(resolved(&["src/../../b"]), Some(vec!["../b".into()]));
+        assert_eq!(resolved(&["/../b"]), Some(vec!["../b".into()]));
+        // A link's target never climbs above the root.
+        assert_eq!(
+            resolved(&["lnkdir/up/b"]),
+            Some(vec!["b".into(), "lnkdir/up".into()])
+        );
+    }
+
+    #[test]
     fn helpers_clean_like_go() {
+        assert_eq!(join_dot("../../x/./y/"), "../../x/y");
+        assert_eq!(join_dot("a/../.."), "..");
+        assert_eq!(join_dot("/"), ".");
         assert_eq!(clean_relative("/"), ".");
         assert_eq!(clean_relative("../../x/./y/"), "x/y");
         assert_eq!(join("/b", ""), "b");

@@ -231,8 +231,7 @@ fn finish(block: &mut [u8; BLOCK]) {
     block[VERSION].copy_from_slice(b"00");
     block[CHKSUM].fill(b' ');
     let sum: u32 = block.iter().map(|&b| u32::from(b)).sum();
-    let text = format!("{sum:06o}");
-    block[CHKSUM.start..CHKSUM.start + 6].copy_from_slice(text.as_bytes());
+    write_octal(&mut block[CHKSUM.start..CHKSUM.start + 6], u64::from(sum));
     block[CHKSUM.start + 6] = 0;
     block[CHKSUM.start + 7] = b' ';
 }
@@ -240,18 +239,19 @@ fn finish(block: &mut [u8; BLOCK]) {
 /// Zero-padded octal filling all but the field's last byte, which stays NUL.
 fn put_octal(field: &mut [u8], value: u64) {
     let digits = field.len() - 1;
-    let text = format!("{value:0digits$o}");
-    debug_assert!(
-        text.len() == digits,
-        "value {value} does not fit {digits} octal digits"
-    );
-    let text = if text.len() == digits {
-        text
-    } else {
-        "0".repeat(digits)
-    };
-    field[..digits].copy_from_slice(text.as_bytes());
+    let fits = digits >= 22 || value >> (3 * digits) == 0;
+    debug_assert!(fits, "value {value} does not fit {digits} octal digits");
+    write_octal(&mut field[..digits], if fits { value } else { 0 });
     field[digits] = 0;
+}
+
+/// `value` in octal, zero-padded to fill `out` (the highest digits dropped if it does not
+/// fit, which callers rule out).
+fn write_octal(out: &mut [u8], mut value: u64) {
+    for digit in out.iter_mut().rev() {
+        *digit = b'0' + (value & 7) as u8;
+        value >>= 3;
+    }
 }
 
 /// Copies as much of `value` as fits; the rest of the field stays NUL.

@@ -79,10 +79,9 @@ pub fn list(spec: &ContextSpec) -> Result<Listing, Error> {
     let plan = plan::resolve(spec)?;
     let mut totals = summary::Totals::default();
     let mut entries = Vec::new();
-    let outcome = walk::run(&plan, &mut |entry| {
-        if let entry::Source::Disk { path, dev, ino } = &entry.raw.source {
-            archive::open_checked(path, *dev, *ino, entry.size)?;
-        }
+    let outcome = walk::run(&plan, &mut |entry, file| {
+        // The walk opened the file, which is all a listing needs of it.
+        drop(file);
         totals.add(&entry);
         entries.push(entry);
         Ok(())

@@ -4,7 +4,7 @@
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::dockerignore::IgnoreRules;
@@ -205,13 +205,6 @@ fn content_hex(data: &[u8]) -> String {
         (hash ^ u128::from(byte)).wrapping_mul(PRIME)
     });
     format!("{hash:032x}")[..20].to_owned()
-}
-
-/// The context-relative path of `path` below `root`, as bytes.
-pub(crate) fn relative<'a>(root: &Path, path: &'a Path) -> &'a [u8] {
-    path.strip_prefix(root)
-        .map(|rel| rel.as_os_str().as_bytes())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -64,7 +64,11 @@ impl Totals {
         let Some((top, _)) = entry.path.split_once('/') else {
             return;
         };
-        let slot = self.dirs.entry(format!("{top}/")).or_default();
+        // Looked up by the name alone: most entries are below a directory seen before.
+        let slot = match self.dirs.get_mut(top) {
+            Some(slot) => slot,
+            None => self.dirs.entry(top.to_owned()).or_default(),
+        };
         slot.0 += entry.size;
         slot.1 += 1;
     }
@@ -73,8 +77,8 @@ impl Totals {
         let mut top_dirs: Vec<DirBytes> = self
             .dirs
             .into_iter()
-            .map(|(path, (bytes, entries))| DirBytes {
-                path,
+            .map(|(top, (bytes, entries))| DirBytes {
+                path: format!("{top}/"),
                 bytes,
                 entries,
             })
