@@ -15,8 +15,8 @@
 //!   `docker image inspect` of the 10.
 //!
 //! It prints one Markdown table (see [`report`]); the full run also writes it to
-//! `target/bench/report.md` and fails when a goal is missed. `--quick` is CI's smoke run:
-//! small workloads, one pair, goals shown but not enforced.
+//! `target/bench/report.md` and lists the goals it missed (figures to report, not tests).
+//! `--quick` is CI's smoke run: small workloads, one pair, goals shown but not checked.
 
 mod cleanup;
 mod report;
@@ -285,16 +285,16 @@ fn bench(config: &BenchConfig, env: &TestEnv, devbuild: &Path) -> Result<(), Str
         .filter(|row| row.goal_met() == Some(false))
         .map(|row| row.benchmark.as_str())
         .collect();
-    if missed.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} of {} goals missed:\n  {}",
+    // Goals are figures to report, not tests: a missed one is said, and the run succeeds.
+    if !missed.is_empty() {
+        eprintln!(
+            "==> bench: {} of {} goals missed:\n  {}",
             missed.len(),
             rows.iter().filter(|row| row.goal_met().is_some()).count(),
             missed.join("\n  ")
-        ))
+        );
     }
+    Ok(())
 }
 
 /// Every comparison, in table order. Tags the bench creates are added to `images` as soon
