@@ -42,6 +42,20 @@ pub use env::{env_file_path, must_not_skip, TestEnv};
 pub use image_fs::{FsNode, ImageFs, NodeKind};
 pub use registry::Registry;
 
+/// A deterministic byte pattern that does not compress (xorshift32), for test files whose
+/// content must survive a round trip byte for byte.
+pub fn incompressible_bytes(len: usize) -> Vec<u8> {
+    let mut state: u32 = 0x2545_f491;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state.to_le_bytes()[0]
+        })
+        .collect()
+}
+
 /// The engine versions every docker-backed test runs against.
 pub const ENGINE_VERSIONS: [&str; 2] = ["20.10", "26.1"];
 

@@ -115,19 +115,6 @@ fn item(path: impl Into<String>, make: Make, sent: bool) -> Item {
     }
 }
 
-/// A deterministic, incompressible-looking byte pattern.
-fn pattern(len: usize) -> Vec<u8> {
-    let mut state: u32 = 0x2545_f491;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state.to_le_bytes()[0]
-        })
-        .collect()
-}
-
 /// The fixture, parents before children, hardlink sources before their links.
 fn fixture() -> Vec<Item> {
     let splittable = format!("long/{}/{}/file.txt", "a".repeat(60), "b".repeat(50));
@@ -152,7 +139,11 @@ fn fixture() -> Vec<Item> {
             Make::File(0o644, "non-ASCII name\n".as_bytes().to_vec()),
             true,
         ),
-        item("big.bin", Make::File(0o644, pattern(300_000)), true),
+        item(
+            "big.bin",
+            Make::File(0o644, devbuild_tests::incompressible_bytes(300_000)),
+            true,
+        ),
         item(
             "sparse.bin",
             Make::Sparse {

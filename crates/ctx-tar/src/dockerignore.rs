@@ -567,7 +567,7 @@ fn read_lines(text: &str) -> Result<Vec<(usize, String, String)>, IgnoreError> {
 }
 
 /// Go's `filepath.Clean` on Unix.
-fn clean(path: &str) -> String {
+pub(crate) fn clean(path: &str) -> String {
     if path.is_empty() {
         return ".".to_owned();
     }

@@ -17,7 +17,7 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use crate::dockerignore::filepath_match;
+use crate::dockerignore::{clean, filepath_match};
 use crate::Error;
 
 /// The include patterns for `paths` (sorted, each once, none inside another), or `None`
@@ -183,43 +183,19 @@ fn contains_wildcards(name: &str) -> bool {
 }
 
 /// `filepath.Join(".", path)` then without a leading `/`: relative and cleaned, `.` for
-/// the root; `..` cannot climb above it.
+/// the root; `..` cannot climb above it (link targets are rooted at the context).
 fn clean_relative(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            other => parts.push(other),
-        }
-    }
-    if parts.is_empty() {
-        ".".to_owned()
-    } else {
-        parts.join("/")
+    let rooted = clean(&format!("/{path}"));
+    match rooted.strip_prefix('/') {
+        Some("") | None => ".".to_owned(),
+        Some(relative) => relative.to_owned(),
     }
 }
 
 /// `filepath.Join(".", path)`: cleaned, relative, but a leading `..` is kept (a path given
 /// to follow is not rooted; link targets are, see [`clean_relative`]).
 fn join_dot(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." if parts.last().is_some_and(|last| *last != "..") => {
-                parts.pop();
-            }
-            other => parts.push(other),
-        }
-    }
-    if parts.is_empty() {
-        ".".to_owned()
-    } else {
-        parts.join("/")
-    }
+    clean(&format!("./{path}"))
 }
 
 /// `filepath.Join(a, b)` for relative or rooted `a`, as a relative cleaned path.

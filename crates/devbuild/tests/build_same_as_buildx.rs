@@ -316,7 +316,10 @@ fn fixture() -> Vec<(&'static str, Make)> {
         ),
         ("README.md", Make::File(0o644, text("# fixture\n"))),
         ("run.sh", Make::File(0o755, text("#!/bin/sh\necho run\n"))),
-        ("unused.bin", Make::File(0o644, pattern(1 << 20))),
+        (
+            "unused.bin",
+            Make::File(0o644, devbuild_tests::incompressible_bytes(1 << 20)),
+        ),
         ("src", Make::Dir(0o755)),
         ("src/main.txt", Make::File(0o644, text("main\n"))),
         ("src/lib.txt", Make::File(0o644, text("lib\n"))),
@@ -339,7 +342,10 @@ fn fixture() -> Vec<(&'static str, Make)> {
             Make::File(0o755, text("#!/bin/sh\necho build\n")),
         ),
         ("tools/data", Make::Dir(0o755)),
-        ("tools/data/t.bin", Make::File(0o644, pattern(4096))),
+        (
+            "tools/data/t.bin",
+            Make::File(0o644, devbuild_tests::incompressible_bytes(4096)),
+        ),
         ("a", Make::Dir(0o755)),
         ("a/link", Make::Symlink("../b")),
         ("b", Make::Dir(0o755)),
@@ -351,19 +357,6 @@ fn fixture() -> Vec<(&'static str, Make)> {
         ("lnkdir", Make::Dir(0o755)),
         ("lnkdir/up", Make::Symlink("..")),
     ]
-}
-
-/// A deterministic byte pattern that does not compress.
-fn pattern(len: usize) -> Vec<u8> {
-    let mut state: u32 = 0x2545_f491;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state.to_le_bytes()[0]
-        })
-        .collect()
 }
 
 /// Makes the fixture under `root`, then `files` (a case's own). Modes are set explicitly

@@ -98,22 +98,45 @@ fn stable_groups(text: &str) -> String {
             groups.push(group.trim_end().to_owned());
             continue;
         }
-        if !seen.insert(step.to_owned()) {
-            continue;
-        }
         let name = match name.split_once("] FROM ") {
             Some((_, image)) => format!("[<n>] FROM {image}"),
             None => name.to_owned(),
         };
+        if !seen.insert(name.clone()) {
+            continue;
+        }
         groups.push(format!("{step} {name}\n{step} CACHED-OR-DONE"));
     }
-    groups.join("\n\n") + "\n"
+    renumber_steps(&(groups.join("\n\n") + "\n"))
+}
+
+/// Numbers the BuildKit steps (`#1`, `#2`, … but devbuild's own `#0`) in the order they
+/// first appear, so that a step shared with a concurrent build and left out above leaves
+/// no gap.
+fn renumber_steps(text: &str) -> String {
+    let mut numbers = std::collections::HashMap::new();
+    let mut out = String::new();
+    for line in text.lines() {
+        let renumbered = line
+            .strip_prefix('#')
+            .and_then(|rest| rest.split_once(' '))
+            .and_then(|(n, rest)| Some((n.parse::<u32>().ok()?, rest)))
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, rest)| {
+                let next = numbers.len() as u32 + 1;
+                format!("#{} {rest}", numbers.entry(n).or_insert(next))
+            });
+        out.push_str(renumbered.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
 }
 
 /// JSON events with the varying fields replaced.
 fn normalise_json(text: &str, dir: &Path, tag: &str) -> String {
     let mut out = String::new();
     let mut seen = std::collections::HashSet::new();
+    let mut steps = std::collections::HashMap::new();
     for line in text.lines() {
         let mut event: serde_json::Value = serde_json::from_str(line).unwrap();
         for key in ["duration_ms", "bytes_per_sec", "digest", "id", "image_id"] {
@@ -144,6 +167,12 @@ fn normalise_json(text: &str, dir: &Path, tag: &str) -> String {
             if !seen.insert(event["name"].to_string()) {
                 continue;
             }
+        }
+        // A step left out above (or shared with a concurrent build) keeps its number:
+        // number the steps kept in the order they appear.
+        if let Some(step) = event["step"].as_u64() {
+            let next = steps.len() as u64 + 1;
+            event["step"] = serde_json::json!(*steps.entry(step).or_insert(next));
         }
         let line = event.to_string();
         out.push_str(&normalise(&line, dir, tag));

@@ -1220,7 +1220,8 @@ fn ram_in_bytes_ok(s: &str) -> bool {
     matches!(unit, "" | "k" | "m" | "g" | "t" | "p")
 }
 
-fn clean_path(p: &str) -> String {
+/// Go's `path.Clean`.
+pub(crate) fn clean_path(p: &str) -> String {
     let abs = p.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
     for part in p.split('/') {

@@ -189,17 +189,7 @@ impl Collector {
 
 /// Go's `path.Join("/", p)`: rooted and cleaned (`..` stops at the root).
 fn join_root(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            other => parts.push(other),
-        }
-    }
-    format!("/{}", parts.join("/"))
+    crate::analysis::clean_path(&format!("/{path}"))
 }
 
 /// Whether BuildKit's `dfgitutil.ParseGitRef` takes `source` for a git repository that is

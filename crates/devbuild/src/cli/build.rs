@@ -11,7 +11,7 @@ use devbuild::build::{build, BuildError, BuildSpec};
 use devbuild::engine_client::engine::Engine;
 use devbuild::render::{Progress, ProgressMode};
 
-use super::{fail, parse_build_args, EXIT_FAILED, EXIT_USAGE};
+use super::{fail, BuildInputs, EXIT_FAILED, EXIT_USAGE};
 
 /// Exit status when the engine cannot be reached.
 pub const EXIT_UNREACHABLE: u8 = 3;
@@ -30,15 +30,8 @@ pub struct Args {
     /// A name for the image, `name:tag` (repeatable).
     #[arg(short = 't', long = "tag", value_name = "NAME")]
     tags: Vec<String>,
-    /// A build argument, `K=V`; a bare `K` takes its value from the environment.
-    #[arg(long = "build-arg", value_name = "K[=V]")]
-    build_args: Vec<String>,
-    /// The stage to build (default: the last one).
-    #[arg(long, value_name = "STAGE")]
-    target: Option<String>,
-    /// The target platform, `os/arch[/variant]`.
-    #[arg(long, value_name = "PLATFORM")]
-    platform: Option<String>,
+    #[command(flatten)]
+    inputs: BuildInputs,
     /// A label for the image, `K=V` (repeatable).
     #[arg(long = "label", value_name = "K=V")]
     labels: Vec<String>,
@@ -67,9 +60,7 @@ pub fn run(args: &Args) -> ExitCode {
     let mut spec = BuildSpec::new(&args.context);
     spec.dockerfile = args.file.clone();
     spec.tags = args.tags.clone();
-    spec.build_args = parse_build_args(&args.build_args);
-    spec.target = args.target.clone();
-    spec.platform = args.platform.clone();
+    args.inputs.apply(&mut spec);
     for label in &args.labels {
         let (key, value) = label.split_once('=').unwrap_or((label, ""));
         spec.labels.insert(key.to_owned(), value.to_owned());

@@ -18,7 +18,7 @@ use devbuild::engine_client::engine::{ConnectOptions, Engine};
 use devbuild::events::ContextUsed;
 use devbuild::render::describe_context;
 
-use super::{fail, parse_build_args, EXIT_FAILED, EXIT_USAGE};
+use super::{fail, BuildInputs, EXIT_FAILED, EXIT_USAGE};
 
 /// How long `context` waits for an engine it asks about image configs.
 const ENGINE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -33,15 +33,8 @@ pub struct Args {
     /// under a generated name.
     #[arg(short = 'f', long = "file", value_name = "DOCKERFILE")]
     file: Option<PathBuf>,
-    /// A build argument, `K=V`; a bare `K` takes its value from the environment.
-    #[arg(long = "build-arg", value_name = "K[=V]")]
-    build_args: Vec<String>,
-    /// The stage to build (default: the last one).
-    #[arg(long, value_name = "STAGE")]
-    target: Option<String>,
-    /// The target platform, `os/arch[/variant]`.
-    #[arg(long, value_name = "PLATFORM")]
-    platform: Option<String>,
+    #[command(flatten)]
+    inputs: BuildInputs,
     /// Every path `.dockerignore` allows, not only those the Dockerfile reads.
     #[arg(long)]
     whole_context: bool,
@@ -133,9 +126,7 @@ fn selection(args: &Args) -> Result<Option<ContextSelection>, String> {
     };
     let mut spec = BuildSpec::new(&args.context);
     spec.dockerfile = Some(dockerfile);
-    spec.build_args = parse_build_args(&args.build_args);
-    spec.target = args.target.clone();
-    spec.platform = args.platform.clone();
+    args.inputs.apply(&mut spec);
     spec.whole_context = args.whole_context;
     let runtime = super::runtime().map_err(|_| "cannot start the async runtime".to_owned())?;
     runtime.block_on(async {

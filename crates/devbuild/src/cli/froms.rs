@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use dockerfile_froms::{analyze, Analysis, AnalyzeOptions, Platform, StageBase};
 
-use super::{fail, parse_build_args, EXIT_FAILED, EXIT_USAGE};
+use super::{fail, parse_build_args, BuildInputs, EXIT_FAILED, EXIT_USAGE};
 
 /// Arguments of `devbuild froms`.
 #[derive(Debug, clap::Args)]
@@ -19,15 +19,8 @@ pub struct Args {
         default_value = "Dockerfile"
     )]
     file: PathBuf,
-    /// A build argument, `K=V`; a bare `K` takes its value from the environment.
-    #[arg(long = "build-arg", value_name = "K[=V]")]
-    build_args: Vec<String>,
-    /// The stage to build (default: the last one).
-    #[arg(long, value_name = "STAGE")]
-    target: Option<String>,
-    /// The target platform, `os/arch[/variant]` (default: this machine's).
-    #[arg(long, value_name = "PLATFORM")]
-    platform: Option<String>,
+    #[command(flatten)]
+    inputs: BuildInputs,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     json: bool,
@@ -39,13 +32,19 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(read) => read,
         Err(message) => return fail(EXIT_USAGE, message),
     };
-    let target_platform = match args.platform.as_deref().map(parse_platform).transpose() {
+    let target_platform = match args
+        .inputs
+        .platform
+        .as_deref()
+        .map(parse_platform)
+        .transpose()
+    {
         Ok(platform) => platform,
         Err(message) => return fail(EXIT_USAGE, message),
     };
     let options = AnalyzeOptions {
-        build_args: parse_build_args(&args.build_args),
-        target: args.target.clone().filter(|t| !t.is_empty()),
+        build_args: parse_build_args(&args.inputs.build_args),
+        target: args.inputs.target.clone().filter(|t| !t.is_empty()),
         target_platform,
         build_platform: Platform::host(),
         ..AnalyzeOptions::default()

@@ -66,6 +66,30 @@ pub fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// What decides a Dockerfile's build, as `docker buildx build` takes it: `--build-arg`,
+/// `--target`, `--platform`.
+#[derive(Debug, clap::Args)]
+pub struct BuildInputs {
+    /// A build argument, `K=V`; a bare `K` takes its value from the environment.
+    #[arg(long = "build-arg", value_name = "K[=V]")]
+    pub build_args: Vec<String>,
+    /// The stage to build (default: the last one).
+    #[arg(long, value_name = "STAGE")]
+    pub target: Option<String>,
+    /// The target platform, `os/arch[/variant]`.
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+}
+
+impl BuildInputs {
+    /// Sets them on a build spec.
+    pub fn apply(&self, spec: &mut devbuild::build::BuildSpec) {
+        spec.build_args = parse_build_args(&self.build_args);
+        spec.target = self.target.clone();
+        spec.platform = self.platform.clone();
+    }
+}
+
 /// `--build-arg K=V` or `--build-arg K`: a value-less argument takes K from the environment, and
 /// is left out when the environment has no K, as the docker CLI does.
 pub fn parse_build_args(raw: &[String]) -> std::collections::BTreeMap<String, String> {

@@ -8,7 +8,7 @@ use devbuild::engine_client::engine::Engine;
 use devbuild::engine_client::events::PullOutcome;
 
 use super::build::EXIT_UNREACHABLE;
-use super::{fail, parse_build_args, EXIT_FAILED, EXIT_USAGE};
+use super::{fail, BuildInputs, EXIT_FAILED, EXIT_USAGE};
 
 /// Arguments of `devbuild pull`.
 #[derive(Debug, clap::Args)]
@@ -19,15 +19,8 @@ pub struct Args {
     /// The Dockerfile (default: CONTEXT/Dockerfile).
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     file: Option<PathBuf>,
-    /// A build argument, `K=V`; a bare `K` takes its value from the environment.
-    #[arg(long = "build-arg", value_name = "K[=V]")]
-    build_args: Vec<String>,
-    /// The stage to build (default: the last one).
-    #[arg(long, value_name = "STAGE")]
-    target: Option<String>,
-    /// The target platform, `os/arch[/variant]`.
-    #[arg(long, value_name = "PLATFORM")]
-    platform: Option<String>,
+    #[command(flatten)]
+    inputs: BuildInputs,
     /// Pull every needed image, even those present.
     #[arg(long)]
     pull: bool,
@@ -38,9 +31,7 @@ pub struct Args {
 pub fn run(args: &Args) -> ExitCode {
     let mut spec = BuildSpec::new(&args.context);
     spec.dockerfile = args.file.clone();
-    spec.build_args = parse_build_args(&args.build_args);
-    spec.target = args.target.clone();
-    spec.platform = args.platform.clone();
+    args.inputs.apply(&mut spec);
     spec.pull = args.pull;
     let runtime = match super::runtime() {
         Ok(runtime) => runtime,
