@@ -33,7 +33,8 @@ fuzz_target!(|data: &[u8]| {
         options.build_args.insert("TARGETARCH".into(), "$X".into());
     }
     if selector & 8 != 0 {
-        let (env, onbuild) = config.lines().map(str::to_owned).partition(|l| l.contains('='));
+        let (env, onbuild): (Vec<String>, Vec<String>) =
+            config.lines().map(str::to_owned).partition(|l| l.contains('='));
         for image in ["alpine", "golang:1.22"] {
             if let Ok(reference) = ImageRef::parse(image) {
                 let config = ImageConfig {
