@@ -60,10 +60,13 @@ impl std::fmt::Display for EntryKind {
 }
 
 /// One entry, in tar order: what `--list` prints and what the tar header holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+///
+/// Serialises (serde) to `{"type", "path", "mode", "size", "target"?}`, with the exact
+/// bytes of a name or link target that is not UTF-8 as `path_bytes` / `target_bytes` (an
+/// array of numbers) in place of `path` / `target`: a listing never holds U+FFFD.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// The entry type.
-    #[serde(rename = "type")]
     pub kind: EntryKind,
     /// The archive name: relative, `/`-separated, directories end in `/`. Bytes that are
     /// not UTF-8 are shown as U+FFFD here; [`Entry::path_bytes`] has the exact name.
@@ -73,10 +76,29 @@ pub struct Entry {
     /// Data bytes in the archive: the file size for files, 0 for everything else.
     pub size: u64,
     /// The link target for links and hardlinks (lossy UTF-8, like `path`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
-    #[serde(skip)]
     pub(crate) raw: Raw,
+}
+
+impl Serialize for Entry {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("type", &self.kind)?;
+        match std::str::from_utf8(&self.raw.name) {
+            Ok(path) => map.serialize_entry("path", path)?,
+            Err(_) => map.serialize_entry("path_bytes", &self.raw.name)?,
+        }
+        map.serialize_entry("mode", &self.mode)?;
+        map.serialize_entry("size", &self.size)?;
+        if self.target.is_some() {
+            match std::str::from_utf8(&self.raw.target) {
+                Ok(target) => map.serialize_entry("target", target)?,
+                Err(_) => map.serialize_entry("target_bytes", &self.raw.target)?,
+            }
+        }
+        map.end()
+    }
 }
 
 /// What the writer needs beyond the listed fields.

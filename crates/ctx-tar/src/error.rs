@@ -68,6 +68,14 @@ pub enum Error {
         /// The path on disk.
         path: PathBuf,
     },
+    /// An absolute path asked about is not inside the context.
+    #[error("{} is not inside the context {}", path.display(), context.display())]
+    NotInContext {
+        /// The path as given.
+        path: PathBuf,
+        /// The context directory.
+        context: PathBuf,
+    },
     /// `SOURCE_DATE_EPOCH` is not a whole number of seconds.
     #[error("invalid SOURCE_DATE_EPOCH {value:?}: expected an integer number of seconds")]
     SourceDateEpoch {

@@ -140,6 +140,8 @@ pub struct Explanation {
     /// them covers this one. A directory that is not used is still sent as the parent of
     /// a used path below it.
     pub used: bool,
+    /// Whether the path exists in the context (the decision is what would happen if it did).
+    pub exists: bool,
     /// The ignore file the rules came from, if any.
     pub ignore_file: Option<PathBuf>,
 }
@@ -155,13 +157,16 @@ pub struct ExplainedRule {
     pub exception: bool,
 }
 
-/// Explains the decision for one path (relative to the context, `/`-separated).
+/// Explains the decision for one path: relative to the context, `/`-separated, or an
+/// absolute path inside the context (one outside it is [`Error::NotInContext`]).
 pub fn explain(spec: &ContextSpec, path: &str) -> Result<Explanation, Error> {
     let plan = plan::resolve(spec)?;
-    let mut clean = path.trim_start_matches("./").trim_end_matches('/');
+    let relative = context_relative(&plan.root, &spec.root, path)?;
+    let mut clean = relative.trim_start_matches("./").trim_end_matches('/');
     if clean.is_empty() {
         clean = ".";
     }
+    let exists = plan.root.join(clean).symlink_metadata().is_ok();
     let dockerfile = plan.forced.as_deref() == Some(clean.as_bytes());
     // The Dockerfile is sent whatever the rules say: show the user's rule that would have
     // excluded it, not the exception added for it. BuildKit never matches the root itself.
@@ -200,6 +205,26 @@ pub fn explain(spec: &ContextSpec, path: &str) -> Result<Explanation, Error> {
         rule,
         dockerfile,
         used,
+        exists,
         ignore_file: plan.ignore_file,
+    })
+}
+
+/// `path` relative to the context: as given when relative; an absolute one with the context
+/// directory (as given, or with its links resolved) taken off.
+fn context_relative(root: &std::path::Path, given: &std::path::Path, path: &str) -> Result<String, Error> {
+    let candidate = std::path::Path::new(path);
+    if !candidate.is_absolute() {
+        return Ok(path.to_owned());
+    }
+    let absolute_given = std::path::absolute(given).unwrap_or_else(|_| given.to_path_buf());
+    for base in [root, absolute_given.as_path()] {
+        if let Ok(rest) = candidate.strip_prefix(base) {
+            return Ok(rest.to_string_lossy().into_owned());
+        }
+    }
+    Err(Error::NotInContext {
+        path: candidate.to_path_buf(),
+        context: root.to_path_buf(),
     })
 }

@@ -54,7 +54,7 @@ pub(crate) fn resolve(spec: &ContextSpec) -> Result<Plan, Error> {
     }
 
     let given = match &spec.dockerfile {
-        Dockerfile::None => None,
+        Dockerfile::None | Dockerfile::Text(_) => None,
         Dockerfile::Path(path) => Some(path.clone()),
         Dockerfile::Default => {
             let upper = root.join("Dockerfile");
@@ -95,6 +95,17 @@ pub(crate) fn resolve(spec: &ContextSpec) -> Result<Plan, Error> {
                 });
             }
         }
+    }
+
+    if let Dockerfile::Text(text) = &spec.dockerfile {
+        let data = text.as_bytes();
+        let name = format!(".dockerfile.{}", content_hex(data));
+        dockerfile_name = Some(name.clone());
+        outside = Some(OutsideDockerfile {
+            name,
+            data: data.into(),
+            mtime: spec.mtime.apply(0),
+        });
     }
 
     let (text, ignore_file) = match &spec.ignore {

@@ -50,6 +50,10 @@ pub enum Dockerfile {
     /// directory. It must exist. Outside the context it is appended to the tar under a
     /// generated `.dockerfile.<hex>` name.
     Path(PathBuf),
+    /// This text, from no file (`docker build -f -`): appended to the tar under a generated
+    /// `.dockerfile.<hex>` name, like a Dockerfile outside the context (mtime 0, or the
+    /// clamp).
+    Text(String),
     /// No Dockerfile: archive the context only.
     None,
 }

@@ -187,3 +187,19 @@ fn a_dockerfile_with_glob_characters_in_its_name_is_sent_alone() {
         [".dockerignore", "build[1]/", "build[1]/Docker*file"]
     );
 }
+
+#[test]
+fn a_dockerfile_given_as_text_is_appended_under_a_generated_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "Dockerfile", b"FROM not-this-one\n");
+    write(dir.path(), "a.txt", b"a");
+    let mut spec = ContextSpec::new(dir.path());
+    spec.dockerfile = Dockerfile::Text("FROM scratch\nCOPY a.txt /\n".into());
+    let listing = ctx_tar::list(&spec).expect("list");
+    let last = listing.entries.last().expect("entries");
+    assert!(last.path.starts_with(".dockerfile."), "{}", last.path);
+    assert_eq!((last.mode, last.size, last.mtime()), (0o600, 26, 0));
+    assert_eq!(listing.summary.dockerfile.as_deref(), Some(last.path.as_str()));
+    // The context's own Dockerfile is an ordinary file now.
+    assert!(listing.entries.iter().any(|e| e.path == "Dockerfile"));
+}

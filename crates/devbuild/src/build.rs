@@ -36,7 +36,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ctx_tar::{ContextSpec, Dockerfile, Include, MtimePolicy, StreamStats, TarStream};
+use ctx_tar::{ContextSpec, Dockerfile, Include, MtimePolicy, StreamStats};
 use dockerfile_froms::{AnalyzeOptions, ContextPaths, ContextUse, ImageConfig, Platform};
 use engine_client::credentials::DockerConfig;
 use engine_client::engine::{
@@ -79,6 +79,13 @@ pub struct BuildSpec {
     /// Send every path `.dockerignore` allows (`--whole-context`), not only those the
     /// Dockerfile reads: for builds whose own tooling needs the whole context.
     pub whole_context: bool,
+    /// The Dockerfile's text when it comes from no file (`-f -`): it is sent under a
+    /// generated name, and `dockerfile` is ignored.
+    pub dockerfile_text: Option<String>,
+    /// A tar (plain or gzip-compressed) to send as the context instead of the directory
+    /// `context` (`devbuild build -`): sent as it is, the Dockerfile read from it
+    /// (`dockerfile`, relative inside it, default `Dockerfile`).
+    pub context_archive: Option<PathBuf>,
 }
 
 impl BuildSpec {
@@ -96,13 +103,41 @@ impl BuildSpec {
         prepare(self).map(|_| ())
     }
 
-    /// The Dockerfile's path on disk.
+    /// The Dockerfile's path on disk: `dockerfile`, else `<context>/Dockerfile`, else
+    /// `<context>/dockerfile` when only that exists (as buildx and ctx-tar choose).
     pub fn dockerfile_path(&self) -> PathBuf {
+        if let Some(path) = &self.dockerfile {
+            return path.clone();
+        }
+        let upper = self.context.join("Dockerfile");
+        let lower = self.context.join("dockerfile");
+        if upper.symlink_metadata().is_err() && lower.symlink_metadata().is_ok() {
+            lower
+        } else {
+            upper
+        }
+    }
+
+    /// How errors name the Dockerfile.
+    fn dockerfile_display(&self) -> String {
+        match (&self.dockerfile_text, &self.context_archive) {
+            (Some(_), _) => "<stdin>".to_owned(),
+            (None, Some(_)) => self.archive_dockerfile(),
+            (None, None) => self.dockerfile_path().display().to_string(),
+        }
+    }
+
+    /// The Dockerfile's name inside [`BuildSpec::context_archive`].
+    fn archive_dockerfile(&self) -> String {
         self.dockerfile
-            .clone()
-            .unwrap_or_else(|| self.context.join("Dockerfile"))
+            .as_ref()
+            .map_or_else(|| "Dockerfile".to_owned(), |p| p.display().to_string())
     }
 }
+
+/// The longest request target the HTTP library sends (`http::Uri`'s limit): build args and
+/// labels travel in the query string of `POST /build`.
+pub const MAX_REQUEST_TARGET: usize = u16::MAX as usize - 1;
 
 /// What a successful build produced.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -185,6 +220,19 @@ pub enum BuildError {
     Failed(BuildFailure),
     /// The engine could not be reached or talked to.
     Engine(EngineError),
+    /// A needed image could not be pulled, and the build then failed for want of it
+    /// (without a session BuildKit can only say "no active sessions"): the real cause
+    /// comes first.
+    Pull {
+        /// The image, as the pre-pull asked for it.
+        image: String,
+        /// Why its pull failed, in the engine's or the credential helper's words.
+        reason: String,
+        /// What to do about it, when that can be told.
+        hint: Option<String>,
+        /// The build's own error.
+        build: Box<BuildError>,
+    },
 }
 
 impl BuildError {
@@ -200,6 +248,18 @@ impl fmt::Display for BuildError {
             BuildError::Input(message) => f.write_str(message),
             BuildError::Failed(failure) => write!(f, "{failure}"),
             BuildError::Engine(e) => write!(f, "{e}"),
+            BuildError::Pull {
+                image,
+                reason,
+                hint,
+                build,
+            } => {
+                write!(f, "{image} could not be pulled: {reason}")?;
+                if let Some(hint) = hint {
+                    write!(f, " ({hint})")?;
+                }
+                write!(f, "; the build then failed: {build}")
+            }
         }
     }
 }
@@ -227,17 +287,27 @@ struct Prepared {
 }
 
 fn prepare(spec: &BuildSpec) -> Result<Prepared, BuildError> {
-    let path = spec.dockerfile_path();
-    let display = path.display().to_string();
-    let bytes = std::fs::read(&path)
-        .map_err(|e| BuildError::Input(format!("{display}: cannot read the Dockerfile: {e}")))?;
-    let text = String::from_utf8_lossy(&bytes);
+    if spec.context_archive.is_none() {
+        check_context(spec)?;
+    }
+    check_tags(&spec.tags)?;
     let target_platform = match &spec.platform {
-        Some(text) => Some(
-            Platform::parse(text)
-                .map_err(|e| BuildError::Input(format!("--platform {text:?}: {e}")))?,
-        ),
+        Some(text) => Some(parse_platform(text)?),
         None => None,
+    };
+    check_request_length(spec)?;
+    let display = spec.dockerfile_display();
+    let text = match (&spec.dockerfile_text, &spec.context_archive) {
+        (Some(text), _) => std::borrow::Cow::Borrowed(text.as_str()),
+        (None, Some(archive)) => {
+            std::borrow::Cow::Owned(read_archive_dockerfile(archive, &spec.archive_dockerfile())?)
+        }
+        (None, None) => {
+            let bytes = std::fs::read(spec.dockerfile_path()).map_err(|e| {
+                BuildError::Input(format!("{display}: cannot read the Dockerfile: {e}"))
+            })?;
+            std::borrow::Cow::Owned(String::from_utf8_lossy(&bytes).into_owned())
+        }
     };
     let options = AnalyzeOptions {
         build_args: spec.build_args.clone(),
@@ -270,6 +340,111 @@ fn prepare(spec: &BuildSpec) -> Result<Prepared, BuildError> {
         needs,
         mtime,
     })
+}
+
+/// The Dockerfile `name` inside the tar `archive` (plain or gzip-compressed).
+fn read_archive_dockerfile(archive: &std::path::Path, name: &str) -> Result<String, BuildError> {
+    use std::io::Read;
+    let shown = archive.display();
+    let input = |e: std::io::Error| BuildError::Input(format!("the context tar {shown}: {e}"));
+    let mut file = std::fs::File::open(archive).map_err(input)?;
+    let mut magic = [0u8; 6];
+    let n = file.read(&mut magic).map_err(input)?;
+    let reader: Box<dyn Read> = {
+        let head = std::io::Cursor::new(magic[..n].to_vec()).chain(file);
+        match &magic[..n.min(6)] {
+            [0x1f, 0x8b, ..] => Box::new(flate2::read::GzDecoder::new(head)),
+            [b'B', b'Z', b'h', ..] | [0xfd, b'7', b'z', b'X', b'Z', 0] | [0x28, 0xb5, 0x2f, 0xfd, ..] => {
+                return Err(BuildError::Input(format!(
+                    "the context tar {shown} is bzip2, xz or zstd-compressed: give it uncompressed or gzip-compressed, so that its Dockerfile can be read"
+                )))
+            }
+            _ => Box::new(head),
+        }
+    };
+    let wanted = name.trim_start_matches("./");
+    let mut tar = tar::Archive::new(reader);
+    for entry in tar.entries().map_err(input)? {
+        let mut entry = entry.map_err(input)?;
+        let path = entry.path().map_err(input)?.to_string_lossy().into_owned();
+        if path.trim_start_matches("./") == wanted {
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).map_err(input)?;
+            return Ok(String::from_utf8_lossy(&bytes).into_owned());
+        }
+    }
+    Err(BuildError::Input(format!(
+        "the context tar {shown} holds no {wanted} (give its Dockerfile's path inside the tar with -f)"
+    )))
+}
+
+/// The context must be a directory: a missing one, or a file, is said as such before the
+/// Dockerfile is looked for.
+fn check_context(spec: &BuildSpec) -> Result<(), BuildError> {
+    let context = spec.context.display();
+    match std::fs::metadata(&spec.context) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(BuildError::Input(format!(
+            "context {context}: not a directory (the build context is a directory; `-` reads a tar from standard input)"
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(BuildError::Input(format!(
+            "context {context}: no such directory"
+        ))),
+        Err(e) => Err(BuildError::Input(format!("context {context}: {e}"))),
+    }
+}
+
+/// Tags are image references, checked as the docker CLI checks `-t`.
+fn check_tags(tags: &[String]) -> Result<(), BuildError> {
+    for tag in tags {
+        if let Err(e) = dockerfile_froms::ImageRef::parse(tag) {
+            return Err(BuildError::Input(format!("invalid tag {tag:?}: {e}")));
+        }
+    }
+    Ok(())
+}
+
+/// `--platform`: one `os/arch[/variant]` Go knows.
+fn parse_platform(text: &str) -> Result<Platform, BuildError> {
+    const FORMS: &str = "give os/arch[/variant], such as linux/amd64, linux/arm64 or linux/arm/v7";
+    if text.contains(',') {
+        return Err(BuildError::Input(format!(
+            "--platform {text:?}: one platform at a time ({FORMS})"
+        )));
+    }
+    let platform = Platform::parse(text)
+        .map_err(|e| BuildError::Input(format!("--platform {text:?}: {e}; {FORMS}")))?;
+    if !platform.is_known() {
+        return Err(BuildError::Input(format!(
+            "--platform {text:?}: unknown operating system or architecture \"{}/{}\"; {FORMS}",
+            platform.os, platform.architecture
+        )));
+    }
+    Ok(platform)
+}
+
+/// Build args and labels travel in the URL of `POST /build`: one the HTTP library cannot
+/// send is refused before anything is, saying why.
+fn check_request_length(spec: &BuildSpec) -> Result<(), BuildError> {
+    let options = BuildOptions {
+        dockerfile: Some(".dockerfile.00000000000000000000".to_owned()),
+        tags: spec.tags.clone(),
+        build_args: spec.build_args.clone(),
+        target: spec.target.clone(),
+        platform: spec.platform.clone(),
+        labels: spec.labels.clone(),
+        no_cache: spec.no_cache,
+    };
+    // `/v1.45/build?` and room for the SOURCE_DATE_EPOCH argument the build may add.
+    let length = "/v1.45/build?".len() + options.query().len() + 64;
+    if length > MAX_REQUEST_TARGET {
+        return Err(BuildError::Input(format!(
+            "the build args and labels make the build request's URL {} KiB long; the HTTP library sends at most {} KiB (pass large values as files in the context instead)",
+            length.div_ceil(1024),
+            MAX_REQUEST_TARGET.div_ceil(1024)
+        )));
+    }
+    Ok(())
 }
 
 /// Analyses the Dockerfile `text`; an error names the file and line.
@@ -536,21 +711,53 @@ pub async fn build<F: FnMut(&Event)>(
 
     let mut context = ContextSpec::new(&spec.context);
     context.mtime = prepared.mtime;
-    if let Some(dockerfile) = &spec.dockerfile {
+    if let Some(text) = &spec.dockerfile_text {
+        context.dockerfile = Dockerfile::Text(text.clone());
+    } else if let Some(dockerfile) = &spec.dockerfile {
         context.dockerfile = Dockerfile::Path(dockerfile.clone());
     }
-    ctx_tar::check(&context).map_err(|e| BuildError::Input(e.to_string()))?;
+    if spec.context_archive.is_none() {
+        ctx_tar::check(&context).map_err(|e| BuildError::Input(e.to_string()))?;
+    }
+    for warning in &prepared.analysis.warnings {
+        on_event(&warning_event(warning.to_string(), &prepared.display, warning.line));
+    }
 
     let mut images = run_prepull(engine, spec, prepared.needs.clone(), &mut on_event).await?;
-    let used = if spec.whole_context {
+    let used = if spec.whole_context || spec.context_archive.is_some() {
         prepared.analysis.context.clone()
     } else {
         decide_context(engine, spec, &prepared, true, &mut images, &mut on_event).await?
     };
-    let selection = ContextSelection::new(&used, spec.whole_context);
-    on_event(&selection.event());
-    context.include = selection.include();
-    let tar = ctx_tar::stream(context).map_err(|e| BuildError::Input(e.to_string()))?;
+    let (body, dockerfile, stats) = match &spec.context_archive {
+        Some(archive) => {
+            let selection = ContextSelection {
+                used: ContextUsed::All,
+                paths: Vec::new(),
+                reason: Some("a tar context is sent as it is".to_owned()),
+                decided: true,
+            };
+            on_event(&selection.event());
+            let file = std::fs::File::open(archive).map_err(|e| {
+                BuildError::Input(format!("the context tar {}: {e}", archive.display()))
+            })?;
+            (
+                file_stream(file),
+                spec.dockerfile.as_ref().map(|p| p.display().to_string()),
+                None,
+            )
+        }
+        None => {
+            let selection = ContextSelection::new(&used, spec.whole_context);
+            on_event(&selection.event());
+            context.include = selection.include();
+            let tar = ctx_tar::stream(context).map_err(|e| BuildError::Input(e.to_string()))?;
+            let dockerfile = tar.dockerfile().map(str::to_owned);
+            let stats = tar.stats();
+            let body: BodyStream = Box::pin(tar);
+            (body, dockerfile, Some(stats))
+        }
+    };
     for image in &images {
         if let PullOutcome::Failed { reason } = &image.outcome {
             warnings.push(format!("pull {}: {reason}", image.image));
@@ -564,7 +771,7 @@ pub async fn build<F: FnMut(&Event)>(
             .or_insert_with(|| epoch.to_string());
     }
     let options = BuildOptions {
-        dockerfile: tar.dockerfile().map(str::to_owned),
+        dockerfile,
         tags: spec.tags.clone(),
         build_args,
         target: spec.target.clone().filter(|t| !t.is_empty()),
@@ -572,9 +779,8 @@ pub async fn build<F: FnMut(&Event)>(
         labels: spec.labels.clone(),
         no_cache: spec.no_cache,
     };
-    let stats = tar.stats();
     let (upload_tx, mut upload_rx) = mpsc::unbounded_channel();
-    let body = Upload::new(tar, upload_tx);
+    let body = Upload::new(body, stats.clone(), upload_tx);
     let mut events = std::pin::pin!(engine.build(&options, body));
 
     let mut steps: Vec<StepTiming> = Vec::new();
@@ -604,6 +810,13 @@ pub async fn build<F: FnMut(&Event)>(
     while let Ok(upload) = upload_rx.try_recv() {
         on_event(&upload);
     }
+    // What the context left out that the user should hear of (a socket), as `context` says.
+    let summary = stats.as_ref().and_then(StreamStats::summary);
+    for warning in summary.as_ref().map(|s| s.warnings.clone()).unwrap_or_default() {
+        let message = format!("context: {warning}");
+        on_event(&warning_event(message.clone(), &prepared.display, None));
+        warnings.push(message);
+    }
     let duration = started.elapsed();
     match result {
         Ok(()) => {
@@ -619,10 +832,11 @@ pub async fn build<F: FnMut(&Event)>(
                 steps,
                 images,
                 warnings,
-                context: stats.summary(),
+                context: summary,
             })
         }
         Err(err) => {
+            let err = with_pull_cause(err, &images);
             let step = match &err {
                 BuildError::Failed(failure) => failure.step.as_ref().map(|s| s.step),
                 _ => None,
@@ -638,6 +852,88 @@ pub async fn build<F: FnMut(&Event)>(
             Err(err)
         }
     }
+}
+
+/// When a pre-pull failed and the build then failed on that image (its error names it, or
+/// is BuildKit's "no active sessions"), the error leads with the pull's own reason.
+fn with_pull_cause(err: BuildError, images: &[ImageOutcome]) -> BuildError {
+    if !matches!(err, BuildError::Failed(_)) {
+        return err;
+    }
+    let text = err.to_string();
+    let failed = images.iter().find_map(|outcome| match &outcome.outcome {
+        PullOutcome::Failed { reason }
+            if text.contains("no active sessions") || mentions(&text, &outcome.image) =>
+        {
+            Some((outcome.image.clone(), reason.clone()))
+        }
+        _ => None,
+    });
+    match failed {
+        Some((image, reason)) => BuildError::Pull {
+            hint: pull_hint(&image, &reason),
+            image,
+            reason,
+            build: Box::new(err),
+        },
+        None => err,
+    }
+}
+
+/// Whether `text` names `image`, normalised (`docker.io/library/alpine:3`) or as people
+/// write it (`alpine:3`).
+fn mentions(text: &str, image: &str) -> bool {
+    let familiar = image
+        .strip_prefix("docker.io/library/")
+        .or_else(|| image.strip_prefix("docker.io/"))
+        .unwrap_or(image);
+    text.contains(image) || text.contains(familiar)
+}
+
+/// What to do about a failed pull, from its reason.
+fn pull_hint(image: &str, reason: &str) -> Option<String> {
+    let registry = engine_client::credentials::registry_of(image);
+    let lower = reason.to_lowercase();
+    if lower.contains("credential helper") {
+        return Some(format!(
+            "fix the credential helper the docker config names for {registry}"
+        ));
+    }
+    if ["unauthorized", "authentication required", "denied", "no basic auth credentials"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
+        return Some(format!(
+            "run `docker login {registry}` with an account that may pull it, then build again"
+        ));
+    }
+    if ["connection refused", "no such host", "i/o timeout", "timeout", "dial tcp", "eof"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
+        return Some(format!(
+            "the registry {registry} did not answer: is it up, and is its name right?"
+        ));
+    }
+    if lower.contains("not found") || lower.contains("manifest unknown") {
+        return Some("check the image's name and tag".to_owned());
+    }
+    None
+}
+
+/// A warning of devbuild's own (the analyser's, the context's), as the renderers show
+/// BuildKit's.
+fn warning_event(message: String, file: &str, line: Option<usize>) -> Event {
+    Event::Engine(BuildEvent::Warning {
+        step: None,
+        message,
+        detail: Vec::new(),
+        url: None,
+        location: line.map(|line| engine_client::events::SourceLocation {
+            file: file.to_owned(),
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+        }),
+    })
 }
 
 fn record(
@@ -683,11 +979,44 @@ fn record(
     }
 }
 
+/// A build's body: the context's tar, as it is produced or read.
+type BodyStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
+
+/// A file's bytes as a stream of chunks, read on a thread of its own a bounded number of
+/// chunks ahead.
+fn file_stream(mut file: std::fs::File) -> BodyStream {
+    use std::io::Read;
+    const CHUNK: usize = 64 * 1024;
+    let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(8);
+    std::thread::spawn(move || loop {
+        let mut chunk = vec![0u8; CHUNK];
+        let sent = match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                chunk.truncate(n);
+                tx.blocking_send(Ok(Bytes::from(chunk)))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                break;
+            }
+        };
+        if sent.is_err() {
+            break;
+        }
+    });
+    Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }))
+}
+
 /// The context's tar as the build's body, reporting its progress on a channel: at most
 /// every [`UPLOAD_PROGRESS_EVERY`], and once when it has all been sent.
 struct Upload {
-    tar: TarStream,
-    stats: StreamStats,
+    tar: BodyStream,
+    /// The archiver's counters, when devbuild archives the context.
+    stats: Option<StreamStats>,
     events: mpsc::UnboundedSender<Event>,
     started: Option<Instant>,
     last: Option<Instant>,
@@ -696,9 +1025,13 @@ struct Upload {
 }
 
 impl Upload {
-    fn new(tar: TarStream, events: mpsc::UnboundedSender<Event>) -> Upload {
+    fn new(
+        tar: BodyStream,
+        stats: Option<StreamStats>,
+        events: mpsc::UnboundedSender<Event>,
+    ) -> Upload {
         Upload {
-            stats: tar.stats(),
+            stats,
             tar,
             events,
             started: None,
@@ -717,7 +1050,7 @@ impl Stream for Upload {
         if this.done {
             return Poll::Ready(None);
         }
-        let polled = Pin::new(&mut this.tar).poll_next(cx);
+        let polled = this.tar.as_mut().poll_next(cx);
         let now = Instant::now();
         let started = *this.started.get_or_insert(now);
         match &polled {
@@ -739,7 +1072,7 @@ impl Stream for Upload {
             }
             Poll::Ready(None) => {
                 this.done = true;
-                let summary = this.stats.summary();
+                let summary = this.stats.as_ref().and_then(StreamStats::summary);
                 let mut event = Event::upload_progress(
                     summary.as_ref().map_or(0, |s| s.entries),
                     this.bytes,

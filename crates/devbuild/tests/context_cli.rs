@@ -265,3 +265,53 @@ fn context_says_what_it_cannot_decide_without_the_images() {
         transcript(&output)
     );
 }
+
+#[test]
+fn context_names_stay_one_line_and_json_keeps_their_bytes() {
+    use std::os::unix::ffi::OsStrExt;
+    let temp = tempfile::tempdir().expect("tempdir");
+    let dir = temp.path();
+    fs::write(dir.join("Dockerfile"), "FROM scratch\nCOPY . /\n").expect("write");
+    fs::write(dir.join("two\nlines"), "x").expect("write");
+    fs::write(dir.join(std::ffi::OsStr::from_bytes(b"bad-\xff-name")), "x").expect("write");
+    fs::write(dir.join("back\\slash"), "x").expect("write");
+    let listed = devbuild(dir, &["context", "--list"]);
+    assert!(listed.status.success(), "{}", transcript(&listed));
+    let stdout = String::from_utf8_lossy(&listed.stdout).into_owned();
+    let names: Vec<&str> = stdout.lines().map(|l| l.split_whitespace().nth(3).unwrap_or("")).collect();
+    assert_eq!(names, ["Dockerfile", "back\\\\slash", "bad-\\xff-name", "two\\nlines"]);
+    assert!(!stdout.contains('\u{fffd}'));
+
+    let json = devbuild(dir, &["context", "--json"]);
+    let entries: Vec<serde_json::Value> = String::from_utf8_lossy(&json.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert_eq!(entries[2]["path_bytes"], serde_json::json!(b"bad-\xff-name".to_vec()));
+    assert!(entries[2].get("path").is_none());
+    assert_eq!(entries[3]["path"], "two\nlines");
+}
+
+#[test]
+fn context_explain_says_what_is_missing_and_takes_absolute_paths_inside() {
+    let temp = tempfile::tempdir().expect("tempdir");
+    fixture_tree(temp.path());
+    let dir = temp.path();
+    let inside = dir.join("src/main.go");
+    let output = devbuild(
+        dir,
+        &["context", "--explain", "nothere.txt", inside.to_str().expect("utf-8")],
+    );
+    assert!(output.status.success(), "{}", transcript(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("missing") && lines[0].ends_with("no such path in the context"), "{stdout}");
+    assert!(lines[1].starts_with("sent") && lines[1].contains(" src/main.go "), "{stdout}");
+    let outside = devbuild(dir, &["context", "--explain", "/etc/passwd"]);
+    assert_eq!(outside.status.code(), Some(2), "{}", transcript(&outside));
+    assert!(
+        String::from_utf8_lossy(&outside.stderr).contains("/etc/passwd is not inside the context"),
+        "{}",
+        transcript(&outside)
+    );
+}

@@ -159,6 +159,20 @@ impl Platform {
 }
 
 impl Platform {
+    /// Whether the operating system and the architecture are ones Go knows (and so
+    /// containerd and an engine): `parse` accepts any `os/arch`, as BuildKit's `FROM
+    /// --platform` does, but a build can only be for one of these.
+    ///
+    /// ```
+    /// use dockerfile_froms::Platform;
+    ///
+    /// assert!(Platform::parse("linux/arm64").unwrap().is_known());
+    /// assert!(!Platform::parse("bogus/arch").unwrap().is_known());
+    /// ```
+    pub fn is_known(&self) -> bool {
+        is_known_os(&self.os) && is_known_arch(&self.architecture)
+    }
+
     /// The platform of this machine (`linux/amd64` on x86-64 Linux).
     pub fn host() -> Platform {
         let architecture = match std::env::consts::ARCH {

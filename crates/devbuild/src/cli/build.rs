@@ -1,7 +1,7 @@
 //! `devbuild build`: build an image, like `docker buildx build`, showing the progress of
 //! every stage (analysis, pre-pull, context upload, BuildKit steps).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use devbuild::build::{build, BuildError, BuildSpec};
 use devbuild::engine_client::engine::Engine;
 use devbuild::render::{Progress, ProgressMode};
+use devbuild::Event;
 
 use super::{fail, BuildInputs, EXIT_FAILED, EXIT_USAGE};
 
@@ -17,6 +18,9 @@ use super::{fail, BuildInputs, EXIT_FAILED, EXIT_USAGE};
 pub const EXIT_UNREACHABLE: u8 = 3;
 /// Exit status after Ctrl-C (128 + SIGINT).
 pub const EXIT_INTERRUPTED: u8 = 130;
+/// Exit status when standard output closed under `--progress=json` (128 + SIGPIPE): the
+/// build was canceled, as on Ctrl-C.
+pub const EXIT_OUTPUT_CLOSED: u8 = 141;
 
 /// Arguments of `devbuild build`.
 #[derive(Debug, clap::Args)]
@@ -80,6 +84,11 @@ pub fn run(args: &Args) -> ExitCode {
         },
         _ => {}
     }
+    // Kept until the build ends: what `-` read from standard input.
+    let _stdin = match read_stdin(args, &mut spec) {
+        Ok(stdin) => stdin,
+        Err(message) => return fail(EXIT_USAGE, message),
+    };
     let mode = if args.quiet {
         ProgressMode::Quiet
     } else {
@@ -92,19 +101,162 @@ pub fn run(args: &Args) -> ExitCode {
     runtime.block_on(run_build(&spec, mode, args.iidfile.as_deref()))
 }
 
+/// What standard input gave, kept on disk while the build runs (removed when dropped).
+#[derive(Default)]
+struct Stdin {
+    /// A context tar, copied to a temporary file.
+    _archive: Option<tempfile::NamedTempFile>,
+    /// For a Dockerfile alone: the empty directory that is its context.
+    _empty_context: Option<tempfile::TempDir>,
+}
+
+/// `-f -` reads the Dockerfile from standard input; a context of `-` reads a tar context
+/// from it, or a Dockerfile, which then builds with an empty context (as `docker build -`).
+fn read_stdin(args: &Args, spec: &mut BuildSpec) -> Result<Stdin, String> {
+    use std::io::Read;
+    let file_is_stdin = args.file.as_deref() == Some(std::path::Path::new("-"));
+    let context_is_stdin = args.context.as_os_str() == "-";
+    if file_is_stdin && context_is_stdin {
+        return Err("`-f -` and the context `-` cannot both read standard input".to_owned());
+    }
+    if file_is_stdin {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("-f -: cannot read the Dockerfile from standard input: {e}"))?;
+        spec.dockerfile = None;
+        spec.dockerfile_text = Some(text);
+        return Ok(Stdin::default());
+    }
+    if !context_is_stdin {
+        return Ok(Stdin::default());
+    }
+    let read_error = |e: std::io::Error| format!("-: cannot read the context from standard input: {e}");
+    let mut temp = tempfile::NamedTempFile::new().map_err(read_error)?;
+    std::io::copy(&mut std::io::stdin().lock(), &mut temp).map_err(read_error)?;
+    let mut head = [0u8; 512];
+    let mut file = temp.reopen().map_err(read_error)?;
+    let n = file.read(&mut head).map_err(read_error)?;
+    if is_archive(&head[..n]) {
+        spec.context_archive = Some(temp.path().to_path_buf());
+        return Ok(Stdin {
+            _archive: Some(temp),
+            ..Stdin::default()
+        });
+    }
+    let text = std::fs::read(temp.path()).map_err(read_error)?;
+    let empty = tempfile::tempdir().map_err(read_error)?;
+    spec.context = empty.path().to_path_buf();
+    spec.dockerfile = None;
+    spec.dockerfile_text = Some(String::from_utf8_lossy(&text).into_owned());
+    Ok(Stdin {
+        _empty_context: Some(empty),
+        ..Stdin::default()
+    })
+}
+
+/// Whether `head` starts a tar, plain (`ustar` at offset 257) or compressed (gzip, bzip2,
+/// xz, zstd), as the engine tells them apart.
+fn is_archive(head: &[u8]) -> bool {
+    const COMPRESSED: [&[u8]; 4] = [
+        &[0x1f, 0x8b],
+        b"BZh",
+        &[0xfd, b'7', b'z', b'X', b'Z', 0],
+        &[0x28, 0xb5, 0x2f, 0xfd],
+    ];
+    head.get(257..262) == Some(b"ustar") || COMPRESSED.iter().any(|m| head.starts_with(m))
+}
+
 async fn run_build(
     spec: &BuildSpec,
     mode: ProgressMode,
     iidfile: Option<&std::path::Path>,
 ) -> ExitCode {
-    // Bad input is reported before the engine is looked for.
-    if let Err(err) = spec.check() {
-        return fail(EXIT_USAGE, err);
+    let started = Instant::now();
+    // A script must never read the previous build's id: the file goes now, and comes back
+    // only when this build succeeds.
+    if let Some(path) = iidfile {
+        match std::fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return fail(EXIT_USAGE, format!("--iidfile {}: {e}", path.display())),
+        }
     }
-    let engine = match Engine::connect_from_env().await {
-        Ok(engine) => engine,
-        Err(e) => return fail(EXIT_UNREACHABLE, e),
+    let ended = Ended::default();
+    let result = build_with_progress(spec, mode, &ended).await;
+    let (code, message) = match result {
+        Ok(outcome) => {
+            let id = outcome.image_id.unwrap_or_default();
+            if let Some(path) = iidfile {
+                if let Err(e) = write_atomically(path, id.as_bytes()) {
+                    return fail(EXIT_FAILED, format!("--iidfile {}: {e}", path.display()));
+                }
+            }
+            if mode == ProgressMode::Quiet {
+                println!("{id}");
+            }
+            return ExitCode::SUCCESS;
+        }
+        Err(Stopped::Output) => (
+            EXIT_OUTPUT_CLOSED,
+            "standard output was closed: the build was canceled".to_owned(),
+        ),
+        Err(Stopped::Interrupted) => (
+            EXIT_INTERRUPTED,
+            "interrupted: the build was canceled".to_owned(),
+        ),
+        Err(Stopped::Failed(code, message)) => (code, message),
     };
+    // Every JSON run ends with exactly one `finished` or `failed` event.
+    if mode == ProgressMode::Json && !ended.terminal.get() && code != EXIT_OUTPUT_CLOSED {
+        let event = Event::failed(message.clone(), None, started.elapsed());
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "{}", serde_json::to_string(&event).expect("events serialise"));
+        let _ = out.flush();
+    }
+    fail(code, message)
+}
+
+/// Why a build ended without an image.
+enum Stopped {
+    /// Ctrl-C.
+    Interrupted,
+    /// The reader of standard output went away (`--progress=json | head -1`).
+    Output,
+    /// Bad input, an unreachable engine, a failed build: the exit status and the message.
+    Failed(u8, String),
+}
+
+/// What the run saw of its own end.
+#[derive(Default)]
+struct Ended {
+    /// A `finished` or `failed` event was shown.
+    terminal: Cell<bool>,
+    /// Writing progress to standard output failed because its reader is gone.
+    output_closed: Cell<bool>,
+    output_closed_notify: tokio::sync::Notify,
+}
+
+/// Checks the input, connects, and builds with the progress shown; dropping the build (on
+/// Ctrl-C, or when standard output closes) cancels it on the engine.
+async fn build_with_progress(
+    spec: &BuildSpec,
+    mode: ProgressMode,
+    ended: &Ended,
+) -> Result<devbuild::build::BuildOutcome, Stopped> {
+    let failed = |err: BuildError| {
+        let code = match &err {
+            BuildError::Input(_) => EXIT_USAGE,
+            err if err.is_unreachable() => EXIT_UNREACHABLE,
+            _ => EXIT_FAILED,
+        };
+        Stopped::Failed(code, err.to_string())
+    };
+    // Bad input is reported before the engine is looked for.
+    spec.check().map_err(failed)?;
+    let engine = Engine::connect_from_env()
+        .await
+        .map_err(|e| Stopped::Failed(EXIT_UNREACHABLE, e.to_string()))?;
     // JSON events go to standard output (one per line); human progress to standard error.
     let out: Box<dyn Write> = match mode {
         ProgressMode::Json => Box::new(std::io::stdout()),
@@ -114,7 +266,16 @@ async fn run_build(
     let progress = RefCell::new(Progress::new(mode, out, is_tty));
     let live = progress.borrow().mode() == ProgressMode::Tty;
     let building = build(&engine, spec, |event| {
-        let _ = progress.borrow_mut().event(event, Instant::now());
+        if matches!(event, Event::Finished { .. } | Event::Failed { .. }) {
+            ended.terminal.set(true);
+        }
+        let shown = progress.borrow_mut().event(event, Instant::now());
+        if let Err(e) = shown {
+            if mode == ProgressMode::Json && e.kind() == std::io::ErrorKind::BrokenPipe {
+                ended.output_closed.set(true);
+                ended.output_closed_notify.notify_one();
+            }
+        }
     });
     let ticking = async {
         let mut interval = tokio::time::interval(Duration::from_millis(100));
@@ -123,35 +284,53 @@ async fn run_build(
             if live {
                 let _ = progress.borrow_mut().tick(Instant::now());
             }
+            // A step may be silent for long: notice a reader that went away without
+            // waiting for the next event to fail to be written.
+            if mode == ProgressMode::Json && stdout_reader_gone() {
+                ended.output_closed.set(true);
+                ended.output_closed_notify.notify_one();
+            }
         }
     };
     let result = tokio::select! {
-        result = building => Some(result),
-        _ = ticking => None,
-        _ = tokio::signal::ctrl_c() => None,
+        result = building => Ok(result),
+        _ = ticking => Err(Stopped::Interrupted),
+        _ = tokio::signal::ctrl_c() => Err(Stopped::Interrupted),
+        _ = ended.output_closed_notify.notified() => Err(Stopped::Output),
     };
     let _ = progress.borrow_mut().finish(Instant::now());
     drop(progress);
-    let Some(result) = result else {
-        // The build's future is dropped: its connection closes and the engine stops it.
-        eprintln!("error: interrupted: the build was canceled");
-        return ExitCode::from(EXIT_INTERRUPTED);
-    };
-    match result {
-        Ok(outcome) => {
-            let id = outcome.image_id.unwrap_or_default();
-            if let Some(path) = iidfile {
-                if let Err(e) = std::fs::write(path, &id) {
-                    return fail(EXIT_FAILED, format!("--iidfile {}: {e}", path.display()));
-                }
-            }
-            if mode == ProgressMode::Quiet {
-                println!("{id}");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(err @ BuildError::Input(_)) => fail(EXIT_USAGE, err),
-        Err(err) if err.is_unreachable() => fail(EXIT_UNREACHABLE, err),
-        Err(err) => fail(EXIT_FAILED, err),
+    // The build's future is dropped by now: its connection closed and the engine stops it.
+    match result? {
+        _ if ended.output_closed.get() => Err(Stopped::Output),
+        Ok(outcome) => Ok(outcome),
+        Err(err) => Err(failed(err)),
     }
+}
+
+/// Whether standard output is a pipe whose reader has closed it (`poll` reports an error
+/// on the write end then).
+fn stdout_reader_gone() -> bool {
+    let mut fd = libc::pollfd {
+        fd: libc::STDOUT_FILENO,
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, a zero timeout; poll only writes `revents`.
+    let ready = unsafe { libc::poll(&mut fd, 1, 0) };
+    ready > 0 && fd.revents & (libc::POLLERR | libc::POLLHUP) != 0
+}
+
+/// Writes `data` to `path` through a temporary file in the same directory renamed over it,
+/// so a reader sees the old file, no file, or the whole new one.
+fn write_atomically(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => std::path::Path::new("."),
+    };
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    temp.write_all(data)?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }

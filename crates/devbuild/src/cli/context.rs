@@ -162,6 +162,8 @@ fn context_error(err: &ctx_tar::Error) -> (u8, String) {
         ctx_tar::Error::Context { .. }
         | ctx_tar::Error::Dockerfile { .. }
         | ctx_tar::Error::Ignore { .. }
+        | ctx_tar::Error::Include { .. }
+        | ctx_tar::Error::NotInContext { .. }
         | ctx_tar::Error::SourceDateEpoch { .. } => EXIT_USAGE,
         _ => EXIT_FAILED,
     };
@@ -175,8 +177,8 @@ fn print_listing(args: &Args, listing: &Listing, selection: Option<&ContextSelec
         for entry in &listing.entries {
             let target = entry
                 .target
-                .as_deref()
-                .map(|t| format!(" -> {t}"))
+                .as_ref()
+                .map(|_| format!(" -> {}", escape_name(entry.target_bytes())))
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
@@ -184,7 +186,7 @@ fn print_listing(args: &Args, listing: &Listing, selection: Option<&ContextSelec
                 entry.kind.as_str(),
                 entry.mode,
                 entry.size,
-                entry.path
+                escape_name(entry.path_bytes())
             );
         }
     } else if args.json {
@@ -199,6 +201,27 @@ fn print_listing(args: &Args, listing: &Listing, selection: Option<&ContextSelec
     for warning in &listing.summary.warnings {
         eprintln!("warning: {warning}");
     }
+}
+
+/// A name as one line of `--list`: a backslash, a control character or a byte that is
+/// not UTF-8 becomes an escape (`\\`, `\n`, `\t`, `\xNN`), as GNU tar lists them.
+fn escape_name(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                c if c.is_control() => out.push_str(&devbuild::render::escape_controls(&c.to_string())),
+                c => out.push(c),
+            }
+        }
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out
 }
 
 /// A path relative to the context directory when it lies inside it (as given otherwise).
@@ -288,7 +311,9 @@ fn explain(spec: &ContextSpec, paths: &[String]) -> Result<(), (u8, String)> {
         .max()
         .unwrap_or(0);
     for explanation in &explanations {
-        let verdict = if !explanation.used {
+        let verdict = if !explanation.exists {
+            "missing"
+        } else if !explanation.used {
             "not used"
         } else if explanation.excluded {
             "excluded"
@@ -313,6 +338,9 @@ fn reason(explanation: &Explanation, context: &Path) -> String {
         );
         format!("{file}:{}: {}", rule.line, rule.text)
     });
+    if !explanation.exists {
+        return "no such path in the context".to_string();
+    }
     match (explanation.dockerfile, rule) {
         (true, Some(rule)) => format!("the Dockerfile is always sent (despite {rule})"),
         (true, None) => "the Dockerfile is always sent".to_string(),

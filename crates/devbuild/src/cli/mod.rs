@@ -60,9 +60,11 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Prints `error: <message>` to stderr and gives the exit status.
+/// Prints `error: <message>` to stderr (control characters escaped: the message may quote
+/// a Dockerfile, a file name or the engine) and gives the exit status.
 pub fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {message}");
+    let message = message.to_string();
+    eprintln!("error: {}", devbuild::render::escape_controls(&message));
     ExitCode::from(code)
 }
 

@@ -219,6 +219,32 @@ impl<W: Write> Progress<W> {
     }
 }
 
+/// `text` with every control character but newline and tab written as an escape (`\x1b`,
+/// `\r`, `\u{9b}`): what comes from Dockerfiles, file names or the engine cannot move the
+/// cursor or recolour the terminal it is printed on.
+///
+/// ```
+/// use devbuild::render::escape_controls;
+/// assert_eq!(escape_controls("bad\x1b[2Jname\r"), "bad\\x1b[2Jname\\r");
+/// assert_eq!(escape_controls("two\nlines\tok"), "two\nlines\tok");
+/// ```
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    let is_control = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\r' => out.push_str("\\r"),
+            c if is_control(c) && (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if is_control(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// What of the context a build sends, in words: `sending the 2 paths the Dockerfile reads:
 /// package*.json, src`, `sending the whole context: --whole-context`, … At most five paths
 /// are named.

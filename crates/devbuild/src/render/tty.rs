@@ -713,7 +713,8 @@ impl<W: Write> TtyRenderer<W> {
                 TrailerKind::WarningCount => Style::Warning,
                 TrailerKind::Text => Style::Normal,
             };
-            Line::new(text, style)
+            // Step logs and engine messages: nothing in them may move the cursor.
+            Line::new(super::escape_controls(&text).into_owned(), style)
         }));
         self.screen.draw(&lines)?;
         self.screen.release()
