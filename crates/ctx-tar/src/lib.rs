@@ -212,7 +212,11 @@ pub fn explain(spec: &ContextSpec, path: &str) -> Result<Explanation, Error> {
 
 /// `path` relative to the context: as given when relative; an absolute one with the context
 /// directory (as given, or with its links resolved) taken off.
-fn context_relative(root: &std::path::Path, given: &std::path::Path, path: &str) -> Result<String, Error> {
+fn context_relative(
+    root: &std::path::Path,
+    given: &std::path::Path,
+    path: &str,
+) -> Result<String, Error> {
     let candidate = std::path::Path::new(path);
     if !candidate.is_absolute() {
         return Ok(path.to_owned());

@@ -199,7 +199,10 @@ fn a_dockerfile_given_as_text_is_appended_under_a_generated_name() {
     let last = listing.entries.last().expect("entries");
     assert!(last.path.starts_with(".dockerfile."), "{}", last.path);
     assert_eq!((last.mode, last.size, last.mtime()), (0o600, 26, 0));
-    assert_eq!(listing.summary.dockerfile.as_deref(), Some(last.path.as_str()));
+    assert_eq!(
+        listing.summary.dockerfile.as_deref(),
+        Some(last.path.as_str())
+    );
     // The context's own Dockerfile is an ordinary file now.
     assert!(listing.entries.iter().any(|e| e.path == "Dockerfile"));
 }

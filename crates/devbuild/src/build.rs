@@ -299,9 +299,10 @@ fn prepare(spec: &BuildSpec) -> Result<Prepared, BuildError> {
     let display = spec.dockerfile_display();
     let text = match (&spec.dockerfile_text, &spec.context_archive) {
         (Some(text), _) => std::borrow::Cow::Borrowed(text.as_str()),
-        (None, Some(archive)) => {
-            std::borrow::Cow::Owned(read_archive_dockerfile(archive, &spec.archive_dockerfile())?)
-        }
+        (None, Some(archive)) => std::borrow::Cow::Owned(read_archive_dockerfile(
+            archive,
+            &spec.archive_dockerfile(),
+        )?),
         (None, None) => {
             let bytes = std::fs::read(spec.dockerfile_path()).map_err(|e| {
                 BuildError::Input(format!("{display}: cannot read the Dockerfile: {e}"))
@@ -720,7 +721,11 @@ pub async fn build<F: FnMut(&Event)>(
         ctx_tar::check(&context).map_err(|e| BuildError::Input(e.to_string()))?;
     }
     for warning in &prepared.analysis.warnings {
-        on_event(&warning_event(warning.to_string(), &prepared.display, warning.line));
+        on_event(&warning_event(
+            warning.to_string(),
+            &prepared.display,
+            warning.line,
+        ));
     }
 
     let mut images = run_prepull(engine, spec, prepared.needs.clone(), &mut on_event).await?;
@@ -812,7 +817,11 @@ pub async fn build<F: FnMut(&Event)>(
     }
     // What the context left out that the user should hear of (a socket), as `context` says.
     let summary = stats.as_ref().and_then(StreamStats::summary);
-    for warning in summary.as_ref().map(|s| s.warnings.clone()).unwrap_or_default() {
+    for warning in summary
+        .as_ref()
+        .map(|s| s.warnings.clone())
+        .unwrap_or_default()
+    {
         let message = format!("context: {warning}");
         on_event(&warning_event(message.clone(), &prepared.display, None));
         warnings.push(message);
@@ -899,17 +908,29 @@ fn pull_hint(image: &str, reason: &str) -> Option<String> {
             "fix the credential helper the docker config names for {registry}"
         ));
     }
-    if ["unauthorized", "authentication required", "denied", "no basic auth credentials"]
-        .iter()
-        .any(|w| lower.contains(w))
+    if [
+        "unauthorized",
+        "authentication required",
+        "denied",
+        "no basic auth credentials",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
     {
         return Some(format!(
             "run `docker login {registry}` with an account that may pull it, then build again"
         ));
     }
-    if ["connection refused", "no such host", "i/o timeout", "timeout", "dial tcp", "eof"]
-        .iter()
-        .any(|w| lower.contains(w))
+    if [
+        "connection refused",
+        "no such host",
+        "i/o timeout",
+        "timeout",
+        "dial tcp",
+        "eof",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
     {
         return Some(format!(
             "the registry {registry} did not answer: is it up, and is its name right?"

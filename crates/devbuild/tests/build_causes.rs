@@ -34,7 +34,11 @@ fn build(
         .env_remove("DOCKER_CONTEXT")
         .env("DOCKER_HOST", format!("unix://{}", engine.socket.display()))
         .env("DOCKER_CONFIG", docker_config.unwrap_or(&env.docker_config))
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -79,16 +83,18 @@ fn context_on(image: &str) -> tempfile::TempDir {
 
 /// The failure of a build whose base image's pull fails under `config`: the error line,
 /// and the JSON run's `failed` message.
-fn failure_with(
-    engine: &TestEngine,
-    image: &str,
-    config: &tempfile::TempDir,
-) -> (String, String) {
+fn failure_with(engine: &TestEngine, image: &str, config: &tempfile::TempDir) -> (String, String) {
     let dir = context_on(image);
     let output = build(engine, dir.path(), Some(config.path()), &["."], None);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
     let error = error_line(&output);
-    let json = build(engine, dir.path(), Some(config.path()), &["--progress=json", "."], None);
+    let json = build(
+        engine,
+        dir.path(),
+        Some(config.path()),
+        &["--progress=json", "."],
+        None,
+    );
     let failed = text(&json.stdout)
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())

@@ -40,7 +40,9 @@ fn refused(output: &Output, text: &str) {
     assert_eq!(output.status.code(), Some(2), "{}", transcript(output));
     let error = stderr(output);
     assert!(
-        error.lines().any(|l| l.starts_with("error: ") && l.contains(text)),
+        error
+            .lines()
+            .any(|l| l.starts_with("error: ") && l.contains(text)),
         "want {text:?} in {error}"
     );
 }
@@ -94,8 +96,15 @@ fn build_args_too_long_for_a_url_are_refused_saying_why() {
 fn an_unknown_platform_is_refused_with_the_accepted_forms() {
     let dir = context("FROM scratch\n");
     let output = build(dir.path(), &["--platform", "bogus/arch", "."]);
-    refused(&output, r#"--platform "bogus/arch": unknown operating system or architecture"#);
-    assert!(stderr(&output).contains("linux/amd64"), "{}", stderr(&output));
+    refused(
+        &output,
+        r#"--platform "bogus/arch": unknown operating system or architecture"#,
+    );
+    assert!(
+        stderr(&output).contains("linux/amd64"),
+        "{}",
+        stderr(&output)
+    );
     refused(
         &build(dir.path(), &["--platform", "linux/amd64,linux/arm64", "."]),
         "one platform at a time",
@@ -134,7 +143,11 @@ fn a_json_run_that_fails_early_ends_with_one_failed_event() {
         assert_eq!(ends[0]["event"], "failed");
         assert_eq!(events.last(), Some(ends[0]));
         let message = ends[0]["message"].as_str().expect("a message");
-        assert!(stderr(&output).contains(message), "{message} / {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(message),
+            "{message} / {}",
+            stderr(&output)
+        );
     }
 }
 

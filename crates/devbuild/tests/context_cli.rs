@@ -278,8 +278,19 @@ fn context_names_stay_one_line_and_json_keeps_their_bytes() {
     let listed = devbuild(dir, &["context", "--list"]);
     assert!(listed.status.success(), "{}", transcript(&listed));
     let stdout = String::from_utf8_lossy(&listed.stdout).into_owned();
-    let names: Vec<&str> = stdout.lines().map(|l| l.split_whitespace().nth(3).unwrap_or("")).collect();
-    assert_eq!(names, ["Dockerfile", "back\\\\slash", "bad-\\xff-name", "two\\nlines"]);
+    let names: Vec<&str> = stdout
+        .lines()
+        .map(|l| l.split_whitespace().nth(3).unwrap_or(""))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Dockerfile",
+            "back\\\\slash",
+            "bad-\\xff-name",
+            "two\\nlines"
+        ]
+    );
     assert!(!stdout.contains('\u{fffd}'));
 
     let json = devbuild(dir, &["context", "--json"]);
@@ -287,7 +298,10 @@ fn context_names_stay_one_line_and_json_keeps_their_bytes() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON"))
         .collect();
-    assert_eq!(entries[2]["path_bytes"], serde_json::json!(b"bad-\xff-name".to_vec()));
+    assert_eq!(
+        entries[2]["path_bytes"],
+        serde_json::json!(b"bad-\xff-name".to_vec())
+    );
     assert!(entries[2].get("path").is_none());
     assert_eq!(entries[3]["path"], "two\nlines");
 }
@@ -300,13 +314,24 @@ fn context_explain_says_what_is_missing_and_takes_absolute_paths_inside() {
     let inside = dir.join("src/main.go");
     let output = devbuild(
         dir,
-        &["context", "--explain", "nothere.txt", inside.to_str().expect("utf-8")],
+        &[
+            "context",
+            "--explain",
+            "nothere.txt",
+            inside.to_str().expect("utf-8"),
+        ],
     );
     assert!(output.status.success(), "{}", transcript(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
-    assert!(lines[0].starts_with("missing") && lines[0].ends_with("no such path in the context"), "{stdout}");
-    assert!(lines[1].starts_with("sent") && lines[1].contains(" src/main.go "), "{stdout}");
+    assert!(
+        lines[0].starts_with("missing") && lines[0].ends_with("no such path in the context"),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].starts_with("sent") && lines[1].contains(" src/main.go "),
+        "{stdout}"
+    );
     let outside = devbuild(dir, &["context", "--explain", "/etc/passwd"]);
     assert_eq!(outside.status.code(), Some(2), "{}", transcript(&outside));
     assert!(

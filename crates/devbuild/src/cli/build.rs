@@ -131,7 +131,8 @@ fn read_stdin(args: &Args, spec: &mut BuildSpec) -> Result<Stdin, String> {
     if !context_is_stdin {
         return Ok(Stdin::default());
     }
-    let read_error = |e: std::io::Error| format!("-: cannot read the context from standard input: {e}");
+    let read_error =
+        |e: std::io::Error| format!("-: cannot read the context from standard input: {e}");
     let mut temp = tempfile::NamedTempFile::new().map_err(read_error)?;
     std::io::copy(&mut std::io::stdin().lock(), &mut temp).map_err(read_error)?;
     let mut head = [0u8; 512];
@@ -211,7 +212,11 @@ async fn run_build(
     if mode == ProgressMode::Json && !ended.terminal.get() && code != EXIT_OUTPUT_CLOSED {
         let event = Event::failed(message.clone(), None, started.elapsed());
         let mut out = std::io::stdout();
-        let _ = writeln!(out, "{}", serde_json::to_string(&event).expect("events serialise"));
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string(&event).expect("events serialise")
+        );
         let _ = out.flush();
     }
     fail(code, message)

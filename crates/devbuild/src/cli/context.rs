@@ -213,7 +213,9 @@ fn escape_name(bytes: &[u8]) -> String {
                 '\\' => out.push_str("\\\\"),
                 '\n' => out.push_str("\\n"),
                 '\t' => out.push_str("\\t"),
-                c if c.is_control() => out.push_str(&devbuild::render::escape_controls(&c.to_string())),
+                c if c.is_control() => {
+                    out.push_str(&devbuild::render::escape_controls(&c.to_string()))
+                }
                 c => out.push(c),
             }
         }
