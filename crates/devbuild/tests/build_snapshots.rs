@@ -87,7 +87,11 @@ fn normalise(text: &str, dir: &Path, tag: &str) -> String {
 /// the position left out.
 fn stable_groups(text: &str) -> String {
     let mut seen = std::collections::HashSet::new();
-    let mut groups = Vec::new();
+    let mut groups: Vec<String> = Vec::new();
+    // The steps that vary go where the first of them was, in BuildKit's order: they run
+    // concurrently, and their lines come in any order.
+    let mut varying: Vec<(usize, String)> = Vec::new();
+    let mut varying_at = None;
     for group in text.split("\n\n") {
         let mut lines = group.lines();
         let Some(header) = lines.next() else {
@@ -105,8 +109,21 @@ fn stable_groups(text: &str) -> String {
         if !seen.insert(name.clone()) {
             continue;
         }
-        groups.push(format!("{step} {name}\n{step} CACHED-OR-DONE"));
+        let rank = if name == "[internal] load remote build context" {
+            0
+        } else if name == "copy /context /" {
+            1
+        } else if name.starts_with("[internal] load metadata") {
+            2
+        } else {
+            3
+        };
+        varying_at.get_or_insert(groups.len());
+        varying.push((rank, format!("{step} {name}\n{step} CACHED-OR-DONE")));
     }
+    varying.sort_by_key(|(rank, _)| *rank);
+    let at = varying_at.unwrap_or(groups.len());
+    groups.splice(at..at, varying.into_iter().map(|(_, group)| group));
     renumber_steps(&(groups.join("\n\n") + "\n"))
 }
 

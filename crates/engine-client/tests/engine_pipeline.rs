@@ -362,8 +362,14 @@ fn step_names(events: &[BuildEvent]) -> Vec<(u32, String)> {
         if let BuildEvent::StepStarted { step, name, .. }
         | BuildEvent::StepCached { step, name, .. } = event
         {
+            // BuildKit shares the base image's step with a concurrent build that defines
+            // it alike, under that build's name (`[1/2] FROM …`): it is this build's first.
+            let name = match name.split_once("] FROM ") {
+                Some((_, image)) => format!("[1/4] FROM {image}"),
+                None => name.clone(),
+            };
             if name.contains("/4] ") && !steps.iter().any(|(s, _)| s == step) {
-                steps.push((*step, name.clone()));
+                steps.push((*step, name));
             }
         }
     }
