@@ -22,6 +22,8 @@
 //! own copy ([`Registry::copy_private_image`]) so that no other test sees it pulled.
 //! [`Engine::export_image`] gives an image's filesystem as a tar, through a container it
 //! removes again; [`ImageFs`] reads such a tar into something two images can be compared by.
+//! [`UnixProxy`] stands between a client and an engine and can be cut, for tests of an engine
+//! that goes away mid-request (the shared engines themselves are never stopped).
 
 #![deny(missing_docs)]
 
@@ -33,6 +35,7 @@ mod env;
 pub mod http;
 mod image_fs;
 pub mod process;
+mod proxy;
 mod registry;
 pub mod tar;
 
@@ -40,6 +43,7 @@ pub use base64::{base64_standard, base64_url_safe};
 pub use engine::{Engine, ImageGuard, StreamOutcome};
 pub use env::{env_file_path, must_not_skip, TestEnv};
 pub use image_fs::{FsNode, ImageFs, NodeKind};
+pub use proxy::UnixProxy;
 pub use registry::Registry;
 
 /// A deterministic byte pattern that does not compress (xorshift32), for test files whose

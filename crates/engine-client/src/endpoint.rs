@@ -81,9 +81,13 @@ pub struct Endpoint {
     pub source: EndpointSource,
 }
 
-/// TLS material for a `tcp://` endpoint.
+/// TLS material for a `tcp://` endpoint. The files are read, and checked, when the engine
+/// is connected to: one that is missing or invalid is an error naming it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TlsFiles {
+    /// Where `ca.pem`, `cert.pem` and `key.pem` are looked for: `DOCKER_CERT_PATH`, else
+    /// the docker configuration directory, or a context's `contexts/tls/<id>/docker/`.
+    pub dir: PathBuf,
     /// The CA to verify the engine with (`ca.pem`), if present.
     pub ca: Option<PathBuf>,
     /// The client certificate (`cert.pem`), if present.
@@ -340,6 +344,7 @@ pub fn context_id(name: &str) -> String {
 fn tls_files(dir: &Path, verify: bool) -> TlsFiles {
     let existing = |name: &str| Some(dir.join(name)).filter(|p| p.is_file());
     TlsFiles {
+        dir: dir.to_owned(),
         ca: existing("ca.pem"),
         cert: existing("cert.pem"),
         key: existing("key.pem"),

@@ -23,6 +23,12 @@
 //!   still ends them with an error).
 //! - The `buildkit` feature forces a BuildKit session (and ~60 crates); it is not used.
 //!
+//! Errors ([`EngineError`]) name the endpoint and how it was chosen, and give a transport
+//! failure's real cause in the OS's words (`connection refused`), found by walking the
+//! sources of bollard's error down to the `std::io::Error`; the TLS files are checked
+//! before connecting (`crate::tls`), and an authorization plugin's refusal says so, with
+//! the plugin's name and message.
+//!
 //! The one place bollard is bent to this: a request is sent through a public call with
 //! a fixed, bodiless request (`export_image`, whose response body bollard hands back
 //! raw), which a one-shot request modifier rewrites into the real method, path,
@@ -166,6 +172,14 @@ enum Kind {
         chosen: String,
         reason: String,
     },
+    #[cfg(feature = "tls")]
+    #[error("cannot use the Docker Engine at {host} ({chosen}): {error}; {hint}")]
+    TlsFile {
+        host: String,
+        chosen: String,
+        error: Box<crate::tls::TlsFileError>,
+        hint: &'static str,
+    },
     #[error(
         "the Docker Engine at {host} speaks API {version}, older than {min} which BuildKit builds \
          need (Docker Engine 18.09 or newer); upgrade the engine"
@@ -181,12 +195,29 @@ enum Kind {
         status: u16,
         message: String,
     },
+    #[error("an authorization plugin ({plugin}) refused {request}: {message}")]
+    AuthorizationDenied {
+        request: String,
+        plugin: String,
+        message: String,
+    },
+    #[error("the authorization plugin {plugin} failed on {request}: {message}")]
+    AuthorizationFailed {
+        request: String,
+        plugin: String,
+        message: String,
+    },
     #[error("build: the build context could not be sent: {reason}")]
     Context { reason: String },
-    #[error("{what}: the connection to the engine was lost: {reason}")]
-    Disconnected { what: String, reason: String },
-    #[error("{what}: no answer from the engine within {seconds} s")]
-    Timeout { what: String, seconds: u64 },
+    #[error("{what}: {lost}")]
+    Disconnected { what: String, lost: Lost },
+    #[error("{what}: no answer from the Docker Engine at {host} ({chosen}) within {seconds} s")]
+    Timeout {
+        what: String,
+        host: String,
+        chosen: String,
+        seconds: u64,
+    },
     #[error("{what}: the engine's answer cannot be read: {reason}")]
     BadAnswer { what: String, reason: String },
     #[error("{what}: the engine ended its answer without a result")]
@@ -208,6 +239,46 @@ impl EngineError {
     pub fn is_unreachable(&self) -> bool {
         matches!(self.0, Kind::Unreachable { .. })
     }
+
+    /// When an authorization plugin of the engine refused the request: the plugin's name
+    /// and its message, verbatim.
+    pub fn authorization_denial(&self) -> Option<(&str, &str)> {
+        match &self.0 {
+            Kind::AuthorizationDenied {
+                plugin, message, ..
+            } => Some((plugin, message)),
+            _ => None,
+        }
+    }
+}
+
+/// The connection to the engine went away: where the engine is, how that was chosen, and
+/// the transport's own cause.
+#[derive(Debug)]
+struct Lost {
+    host: String,
+    chosen: String,
+    reason: String,
+}
+
+impl Lost {
+    fn new(endpoint: &Endpoint, error: &bollard::errors::Error) -> Self {
+        Lost {
+            host: endpoint.host.clone(),
+            chosen: endpoint.source.to_string(),
+            reason: cause(error),
+        }
+    }
+}
+
+impl fmt::Display for Lost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the connection to the Docker Engine at {} ({}) was lost: {}",
+            self.host, self.chosen, self.reason
+        )
+    }
 }
 
 impl From<EndpointError> for EngineError {
@@ -216,28 +287,79 @@ impl From<EndpointError> for EngineError {
     }
 }
 
-/// What a short call's failure becomes.
-fn call_error(what: &str, timeout: Duration, error: bollard::errors::Error) -> EngineError {
-    use bollard::errors::Error as E;
-    match error {
-        E::DockerResponseServerError {
-            status_code,
-            message,
-        } => Kind::Refused {
-            what: what.to_owned(),
-            status: status_code,
-            message,
-        },
-        E::RequestTimeoutError => Kind::Timeout {
-            what: what.to_owned(),
-            seconds: timeout.as_secs(),
-        },
-        other => Kind::Disconnected {
-            what: what.to_owned(),
-            reason: other.to_string(),
-        },
+/// What an error answer of the engine becomes. `request` is the method and path
+/// (`POST /build`), `what` what the caller was doing. An authorization plugin's refusal
+/// (moby `pkg/authorization`: "authorization denied by plugin <name>: <msg>", 403, or
+/// "plugin <name> failed with error: <msg>" when the plugin itself failed) says so, names
+/// the plugin and keeps its message; any other answer keeps the engine's words.
+fn refusal(request: &str, what: &str, status: u16, message: String) -> Kind {
+    let request = request.split('?').next().unwrap_or(request).to_owned();
+    if let Some(rest) = message.strip_prefix("authorization denied by plugin ") {
+        let (plugin, said) = rest
+            .split_once(": ")
+            .unwrap_or((rest.trim_end_matches(':'), ""));
+        return Kind::AuthorizationDenied {
+            request,
+            plugin: plugin.to_owned(),
+            message: said.to_owned(),
+        };
     }
-    .into()
+    if let Some((plugin, said)) = message
+        .strip_prefix("plugin ")
+        .and_then(|rest| rest.split_once(" failed with error: "))
+        .filter(|(plugin, _)| status == 500 && !plugin.contains(' '))
+    {
+        return Kind::AuthorizationFailed {
+            request,
+            plugin: plugin.to_owned(),
+            message: said.to_owned(),
+        };
+    }
+    Kind::Refused {
+        what: what.to_owned(),
+        status,
+        message,
+    }
+}
+
+/// The real cause of a transport failure, in the OS's words where there are some
+/// (`connection refused`, `connection reset by peer`): bollard wraps hyper's errors,
+/// which wrap the `std::io::Error`, so the chain of sources is walked to it. Without
+/// one, the innermost error's message (`connection closed before message completed`).
+fn cause(error: &bollard::errors::Error) -> String {
+    let mut current: &(dyn std::error::Error + 'static) = error;
+    loop {
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            return os_wording(io);
+        }
+        match current.source() {
+            Some(source) => current = source,
+            None => return current.to_string(),
+        }
+    }
+}
+
+/// An I/O error in the OS's words, as the docker CLI shows them: `connection refused`,
+/// `no such file or directory`, `connection reset by peer`, `connection timed out`.
+pub(crate) fn os_wording(error: &std::io::Error) -> String {
+    if let Some(code) = error.raw_os_error() {
+        let text = std::io::Error::from_raw_os_error(code).to_string();
+        let text = text.split(" (os error").next().unwrap_or(&text);
+        let mut chars = text.chars();
+        return match chars.next() {
+            Some(first) => first.to_lowercase().chain(chars).collect(),
+            None => format!("os error {code}"),
+        };
+    }
+    if let Some(inner) = error.get_ref() {
+        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
+            return os_wording(io);
+        }
+    }
+    match error.kind() {
+        std::io::ErrorKind::UnexpectedEof => format!("it was closed mid-answer ({error})"),
+        _ => error.to_string(),
+    }
 }
 
 /// A connected engine whose API version has been negotiated.
@@ -477,10 +599,12 @@ fn open_transport(endpoint: &Endpoint, timeout: Duration) -> Result<Docker, Engi
         bollard::errors::Error::SocketNotFoundError(path) => {
             unreachable(format!("there is no socket at {path}"))
         }
-        other => unreachable(other.to_string()),
+        other => unreachable(cause(&other)),
     })
 }
 
+/// bollard's TLS transport, after the files are checked (see [`crate::tls`]): one that is
+/// missing, unreadable or invalid is an error naming it.
 #[cfg(feature = "tls")]
 fn connect_tls(
     endpoint: &Endpoint,
@@ -488,20 +612,53 @@ fn connect_tls(
     secs: u64,
     unsupported: &dyn Fn(String) -> EngineError,
 ) -> Result<Docker, EngineError> {
-    let (Some(ca), Some(cert), Some(key), true) = (&tls.ca, &tls.cert, &tls.key, tls.verify) else {
+    if !tls.verify {
         return Err(unsupported(
-            "TLS needs ca.pem, cert.pem and key.pem, with verification".to_owned(),
+            "TLS without verification (DOCKER_TLS without DOCKER_TLS_VERIFY, or a context's \
+             SkipTLSVerify) is not supported; set DOCKER_TLS_VERIFY=1 and give the engine's CA \
+             as ca.pem"
+                .to_owned(),
         ));
-    };
+    }
+    let files = crate::tls::check(tls).map_err(|error| Kind::TlsFile {
+        host: endpoint.host.clone(),
+        chosen: endpoint.source.to_string(),
+        error: Box::new(error),
+        hint: tls_hint(&endpoint.source),
+    })?;
     Docker::connect_with_ssl(
         &endpoint.host,
-        key,
-        cert,
-        ca,
+        &files.key,
+        &files.cert,
+        &files.ca,
         secs,
         bollard::API_DEFAULT_VERSION,
     )
-    .map_err(|e| unsupported(format!("TLS setup failed: {e}")))
+    .map_err(|e| match e {
+        // The system's own CA store could not be read (bollard loads it too).
+        bollard::errors::Error::LoadNativeCertsErrors { errors } => {
+            let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            unsupported(format!(
+                "the system's CA certificates cannot be loaded: {}",
+                reasons.join("; ")
+            ))
+        }
+        other => unsupported(format!("TLS setup failed: {}", cause(&other))),
+    })
+}
+
+/// Where the TLS files of an endpoint chosen this way come from, and how to change them.
+#[cfg(feature = "tls")]
+fn tls_hint(source: &crate::endpoint::EndpointSource) -> &'static str {
+    match source {
+        crate::endpoint::EndpointSource::Context { .. } => {
+            "give the context its files with `docker context update --docker host=…,ca=…,cert=…,key=…`"
+        }
+        _ => {
+            "DOCKER_CERT_PATH (else the docker configuration directory) must hold the engine's CA \
+             as ca.pem and the client's cert.pem and key.pem"
+        }
+    }
 }
 
 #[cfg(not(feature = "tls"))]
@@ -579,10 +736,10 @@ impl Engine {
             .call(Method::GET, "/version", false)
             .await
             .map_err(|e| match e.0 {
-                Kind::Disconnected { reason, .. } => Kind::Unreachable {
-                    host: engine.endpoint.host.clone(),
-                    chosen: engine.endpoint.source.to_string(),
-                    reason,
+                Kind::Disconnected { lost, .. } => Kind::Unreachable {
+                    host: lost.host,
+                    chosen: lost.chosen,
+                    reason: lost.reason,
                     hint: engine.endpoint.source.hint(),
                 }
                 .into(),
@@ -702,9 +859,32 @@ impl Engine {
         );
         let mut bytes = Vec::new();
         while let Some(chunk) = body.next().await {
-            bytes.extend_from_slice(&chunk.map_err(|e| call_error(&what, self.timeout, e))?);
+            bytes.extend_from_slice(&chunk.map_err(|e| self.call_error(&what, e))?);
         }
         Ok(bytes)
+    }
+
+    /// What a short call's failure becomes: the engine's refusal, a timeout, or the lost
+    /// connection with its cause, each naming the call (`what`) and the endpoint.
+    fn call_error(&self, what: &str, error: bollard::errors::Error) -> EngineError {
+        use bollard::errors::Error as E;
+        match error {
+            E::DockerResponseServerError {
+                status_code,
+                message,
+            } => refusal(what, what, status_code, message),
+            E::RequestTimeoutError => Kind::Timeout {
+                what: what.to_owned(),
+                host: self.endpoint.host.clone(),
+                chosen: self.endpoint.source.to_string(),
+                seconds: self.timeout.as_secs(),
+            },
+            other => Kind::Disconnected {
+                what: what.to_owned(),
+                lost: Lost::new(&self.endpoint, &other),
+            },
+        }
+        .into()
     }
 
     /// Inspects an image in the engine's store; `None` when it is not there.
@@ -755,6 +935,7 @@ impl Engine {
             bollard::body_full(Bytes::new()),
         );
         let state = PullState {
+            endpoint: self.endpoint.clone(),
             body,
             lines: LineBuffer::default(),
             pending: VecDeque::new(),
@@ -777,12 +958,7 @@ impl Engine {
                         }
                     }
                     Some(Err(e)) => {
-                        let reason = match e {
-                            bollard::errors::Error::DockerResponseServerError {
-                                message, ..
-                            } => message,
-                            other => format!("the connection to the engine was lost: {other}"),
-                        };
+                        let reason = state.failure_of(e);
                         state.failure.get_or_insert(reason);
                         state.finish();
                     }
@@ -891,6 +1067,7 @@ impl Engine {
             bollard::body_try_stream(context),
         );
         let state = BuildState {
+            endpoint: self.endpoint.clone(),
             context_error,
             body,
             lines: LineBuffer::default(),
@@ -971,6 +1148,7 @@ impl LineBuffer {
 }
 
 struct PullState {
+    endpoint: Endpoint,
     body: ByteStream,
     lines: LineBuffer,
     pending: VecDeque<BuildEvent>,
@@ -1033,6 +1211,21 @@ impl PullState {
         }
     }
 
+    /// Why the pull failed, from a failed request: the engine's words (an authorization
+    /// plugin's refusal says so), or the lost connection with the endpoint and its cause.
+    fn failure_of(&self, error: bollard::errors::Error) -> String {
+        match error {
+            bollard::errors::Error::DockerResponseServerError {
+                status_code,
+                message,
+            } => match refusal("POST /images/create", "pull", status_code, message) {
+                Kind::Refused { message, .. } => message,
+                other => other.to_string(),
+            },
+            other => Lost::new(&self.endpoint, &other).to_string(),
+        }
+    }
+
     fn finish(&mut self) {
         self.done = true;
         let outcome = match self.failure.take() {
@@ -1048,6 +1241,7 @@ impl PullState {
 }
 
 struct BuildState {
+    endpoint: Endpoint,
     context_error: Arc<Mutex<Option<String>>>,
     body: ByteStream,
     lines: LineBuffer,
@@ -1082,7 +1276,6 @@ impl BuildState {
     fn lost(&mut self, error: bollard::errors::Error) {
         self.done = true;
         self.flush();
-        let what = "build".to_owned();
         let context_error = self
             .context_error
             .lock()
@@ -1094,14 +1287,10 @@ impl BuildState {
                 bollard::errors::Error::DockerResponseServerError {
                     status_code,
                     message,
-                } => Kind::Refused {
-                    what,
-                    status: status_code,
-                    message,
-                },
+                } => refusal("POST /build", "build", status_code, message),
                 other => Kind::Disconnected {
-                    what,
-                    reason: other.to_string(),
+                    what: "build".to_owned(),
+                    lost: Lost::new(&self.endpoint, &other),
                 },
             },
         };
@@ -1158,6 +1347,83 @@ mod tests {
             let info: ImageInfo = serde_json::from_str(json).unwrap();
             assert_eq!(info.config, ImageConfig::default(), "{json}");
         }
+    }
+
+    /// moby `pkg/authorization` writes "authorization denied by plugin <name>: <msg>" (403)
+    /// and "plugin <name> failed with error: <msg>" (500); the message may be empty and
+    /// may itself hold ": ". Look-alikes keep the engine's words.
+    #[test]
+    fn authorization_refusals_are_read_as_moby_writes_them() {
+        let read = |status, message: &str| match refusal(
+            "POST /build?version=2&t=x",
+            "build",
+            status,
+            message.to_owned(),
+        ) {
+            Kind::AuthorizationDenied {
+                request,
+                plugin,
+                message,
+            } => format!("denied|{request}|{plugin}|{message}"),
+            Kind::AuthorizationFailed {
+                request,
+                plugin,
+                message,
+            } => format!("failed|{request}|{plugin}|{message}"),
+            other => format!("other|{other}"),
+        };
+        for (status, message, expected) in [
+            (
+                403,
+                "authorization denied by plugin authz: a: b",
+                "denied|POST /build|authz|a: b",
+            ),
+            (
+                403,
+                "authorization denied by plugin me/authz:1.0: ",
+                "denied|POST /build|me/authz:1.0|",
+            ),
+            (
+                500,
+                "plugin authz failed with error: EOF",
+                "failed|POST /build|authz|EOF",
+            ),
+            (
+                404,
+                "plugin authz failed with error: EOF",
+                "other|build: the engine answered 404: plugin authz failed with error: EOF",
+            ),
+            (
+                403,
+                "authorization denied",
+                "other|build: the engine answered 403: authorization denied",
+            ),
+        ] {
+            assert_eq!(read(status, message), expected, "{message}");
+        }
+    }
+
+    /// I/O errors read as the OS (and the docker CLI) says them.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn io_errors_read_in_the_os_words() {
+        use std::io;
+        for (code, expected) in [
+            (111, "connection refused"),
+            (104, "connection reset by peer"),
+            (2, "no such file or directory"),
+            (110, "connection timed out"),
+            (113, "no route to host"),
+        ] {
+            assert_eq!(os_wording(&io::Error::from_raw_os_error(code)), expected);
+        }
+        let wrapped = io::Error::other(io::Error::from_raw_os_error(111));
+        assert_eq!(os_wording(&wrapped), "connection refused");
+        let eof = io::Error::new(io::ErrorKind::UnexpectedEof, "unexpected EOF during chunk");
+        assert_eq!(
+            os_wording(&eof),
+            "it was closed mid-answer (unexpected EOF during chunk)"
+        );
     }
 
     /// Pitfall: bollard's one timeout (120 s by default) covers a request until its

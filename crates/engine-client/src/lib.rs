@@ -15,6 +15,10 @@
 //! - [`events`]: [`BuildEvent`], the public, serialisable vocabulary of progress.
 //! - [`progress`]: decoding the build response (and `moby.buildkit.trace`) into events.
 //!
+//! Errors say what failed and why in plain words: the endpoint and how it was chosen, the
+//! OS's reason for a failed connection (`connection refused`), the TLS file that is
+//! missing or invalid, an authorization plugin's refusal with the plugin's own message.
+//!
 //! ```no_run
 //! use std::sync::Arc;
 //! use engine_client::credentials::DockerConfig;
@@ -45,6 +49,8 @@ pub mod endpoint;
 pub mod engine;
 pub mod events;
 pub mod progress;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use engine::{BuildFailure, BuildOptions, Engine, EngineError, ImageNeed, PrepullOptions};
 pub use events::BuildEvent;

@@ -110,6 +110,7 @@ fn tls_variables_use_the_cert_path() {
     assert_eq!(
         endpoint.tls,
         Some(TlsFiles {
+            dir: certs.clone(),
             ca: Some(certs.join("ca.pem")),
             cert: Some(certs.join("cert.pem")),
             key: Some(certs.join("key.pem")),
@@ -128,6 +129,7 @@ fn tls_variables_use_the_cert_path() {
     assert_eq!(
         endpoint.tls,
         Some(TlsFiles {
+            dir: PathBuf::from("/nonexistent/docker-config"),
             ca: None,
             cert: None,
             key: None,
@@ -164,6 +166,7 @@ fn docker_context_variable_names_a_context() {
     assert_eq!(
         endpoint.tls,
         Some(TlsFiles {
+            dir: tls.clone(),
             ca: Some(tls.join("ca.pem")),
             cert: Some(tls.join("cert.pem")),
             key: Some(tls.join("key.pem")),
@@ -188,6 +191,10 @@ fn docker_context_variable_names_a_context() {
             "insecure",
             "tcp://10.0.0.5:2376",
             Some(TlsFiles {
+                dir: config_dir()
+                    .join("contexts/tls")
+                    .join(context_id("insecure"))
+                    .join("docker"),
                 ca: None,
                 cert: None,
                 key: None,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use devbuild_tests::process::{process_with, ProcessExit};
-use devbuild_tests::{engine_test, tar::tar_of, Engine as TestEngine, TestEnv};
+use devbuild_tests::{engine_test, tar::tar_of, Engine as TestEngine, TestEnv, UnixProxy};
 use engine_client::credentials::DockerConfig;
 use engine_client::endpoint::{Endpoint, EndpointSource};
 use engine_client::engine::{BuildOptions, ConnectOptions, Engine, ImageNeed, PrepullOptions};
@@ -25,8 +25,12 @@ fn run<T>(future: impl std::future::Future<Output = T>) -> T {
 }
 
 async fn connect(engine: &TestEngine) -> Engine {
+    connect_to(&engine.socket).await
+}
+
+async fn connect_to(socket: &Path) -> Engine {
     let endpoint = Endpoint {
-        host: format!("unix://{}", engine.socket.display()),
+        host: format!("unix://{}", socket.display()),
         tls: None,
         source: EndpointSource::DockerHost,
     };
@@ -233,5 +237,47 @@ engine_test! {
             assert!(exited.wait(Duration::from_secs(60)), "the RUN process still runs");
         });
         assert!(!test.has_image(&tag));
+    }
+
+    /// The engine going away mid-build (a proxy in front of the real engine, cut once the
+    /// build's `RUN` has printed) ends the build at once with an error that names the
+    /// endpoint, how it was chosen, and the connection's own cause.
+    fn an_engine_lost_mid_build_names_the_endpoint(test) {
+        let marker = format!("engine-client-lost-{}-{}", std::process::id(), test.version);
+        let dir = tempfile::tempdir().unwrap();
+        let proxy = UnixProxy::start(&test.socket, &dir.path().join("engine.sock")).unwrap();
+        run(async {
+            let engine = connect_to(proxy.socket()).await;
+            let file = dockerfile(format!(
+                "FROM {}\nRUN echo {marker} && sleep 30 && echo not-reached\n",
+                test.base_image
+            ));
+            let mut build = Box::pin(engine.build(&BuildOptions::default(), context(&[("Dockerfile", &file)])));
+            loop {
+                match build.next().await {
+                    Some(Ok(BuildEvent::StepLog { line, .. })) if line == marker => break,
+                    Some(Ok(_)) => {}
+                    other => panic!("the build ended before its RUN printed: {other:?}"),
+                }
+            }
+            let cut = std::time::Instant::now();
+            proxy.cut();
+            let rest = tokio::time::timeout(Duration::from_secs(60), build.collect::<Vec<_>>())
+                .await
+                .expect("the build stream still runs 60 s after the engine went away");
+            assert!(cut.elapsed() < Duration::from_secs(10), "the error took {:?}", cut.elapsed());
+            let err = match rest.last() {
+                Some(Err(e)) => e.to_string(),
+                other => panic!("the build did not end with an error: {other:?}"),
+            };
+            let prefix = format!(
+                "build: the connection to the Docker Engine at {} (set by DOCKER_HOST) was lost: ",
+                proxy.host()
+            );
+            assert!(err.starts_with(&prefix), "{err}");
+            // The transport's own cause: the proxy closed the connection mid-answer.
+            let cause = &err[prefix.len()..];
+            assert!(cause.starts_with("it was closed mid-answer (unexpected EOF"), "{err}");
+        });
     }
 }

@@ -1,6 +1,8 @@
 //! What goes over the wire, checked against a scripted engine on a unix socket: the API
 //! version prefix, `X-Registry-Auth`, a streamed body, a last line without an ending,
-//! an engine that goes away mid-build, and an unreachable or too old engine.
+//! an engine that goes away mid-build, an unreachable or too old engine, and what the
+//! errors say (the OS's reason, the endpoint and how it was chosen, an authorization
+//! plugin's refusal).
 //!
 //! The real engines (`cargo xtask engine up`) are exercised in `tests/engine.rs`; this
 //! file covers what a real engine cannot be made to do on demand.
@@ -10,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use engine_client::credentials::{AuthSource, DockerConfig, Login, RegistryAuth, Secret};
-use engine_client::endpoint::{Endpoint, EndpointSource};
+use engine_client::endpoint::{context_id, resolve, Endpoint, EndpointEnv, EndpointSource};
 use engine_client::engine::{
     ApiVersion, BuildOptions, ConnectOptions, Engine, ImageNeed, PrepullOptions,
 };
@@ -45,6 +47,8 @@ enum Answer {
     Cut(Vec<String>),
     /// No answer at all; the connection stays open.
     Never,
+    /// No answer: the connection closes.
+    Close,
 }
 
 struct FakeEngine {
@@ -123,6 +127,10 @@ fn fake_engine(script: impl Fn(&str) -> Answer + Send + Sync + 'static) -> FakeE
                         }
                         Answer::Never => {
                             std::future::pending::<()>().await;
+                            return;
+                        }
+                        Answer::Close => {
+                            let _ = conn.shutdown().await;
                             return;
                         }
                         Answer::Stream(pieces) => (200, pieces, false),
@@ -233,7 +241,10 @@ async fn short_calls_time_out() {
     let err = engine.inspect_image("x:1").await.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "GET /images/x:1/json: no answer from the engine within 1 s"
+        format!(
+            "GET /images/x:1/json: no answer from the Docker Engine at unix://{} (set by DOCKER_HOST) within 1 s",
+            fake.socket.display()
+        )
     );
 }
 
@@ -285,12 +296,87 @@ async fn an_unreachable_engine_says_where_how_and_what_to_do() {
     .await
     .unwrap_err();
     assert!(err.is_unreachable(), "{err}");
-    assert!(
-        err.to_string().ends_with(
-            "start the Docker Engine, or set DOCKER_HOST or DOCKER_CONTEXT to reach another one"
-        ),
-        "{err}"
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot reach the Docker Engine at unix://{} (the default, as neither DOCKER_HOST nor a docker \
+             context is set): connection refused; start the Docker Engine, or set DOCKER_HOST or \
+             DOCKER_CONTEXT to reach another one",
+            socket.display()
+        )
     );
+}
+
+/// Issue 10: `DOCKER_HOST=tcp://127.0.0.1:1` said "Error in the hyper legacy client:
+/// client error (Connect)". It says the OS's reason, the endpoint and how it was chosen:
+/// by `DOCKER_HOST`, or by a docker context. (Port 1 is privileged and nothing listens on
+/// it here.)
+#[tokio::test]
+async fn an_unreachable_tcp_engine_says_connection_refused_where_and_how_it_was_chosen() {
+    let env = EndpointEnv {
+        docker_host: Some("tcp://127.0.0.1:1".into()),
+        config_dir: Some("/nonexistent/docker-config".into()),
+        ..EndpointEnv::default()
+    };
+    let err = Engine::connect(resolve(&env).unwrap(), &ConnectOptions::default())
+        .await
+        .unwrap_err();
+    assert!(err.is_unreachable(), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "cannot reach the Docker Engine at tcp://127.0.0.1:1 (set by DOCKER_HOST): connection refused; \
+         check that the engine runs there, or change DOCKER_HOST"
+    );
+
+    let config = tempfile::tempdir().unwrap();
+    let meta = config
+        .path()
+        .join("contexts/meta")
+        .join(context_id("refusing"));
+    std::fs::create_dir_all(&meta).unwrap();
+    std::fs::write(
+        meta.join("meta.json"),
+        r#"{"Name":"refusing","Endpoints":{"docker":{"Host":"tcp://127.0.0.1:1"}}}"#,
+    )
+    .unwrap();
+    let env = EndpointEnv {
+        docker_context: Some("refusing".into()),
+        config_dir: Some(config.path().to_owned()),
+        ..EndpointEnv::default()
+    };
+    let err = Engine::connect(resolve(&env).unwrap(), &ConnectOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot reach the Docker Engine at tcp://127.0.0.1:1 (from docker context \"refusing\", named by \
+         DOCKER_CONTEXT): connection refused; check that the engine runs there, or pick another context \
+         (DOCKER_CONTEXT, `docker context use`)"
+    );
+}
+
+/// An engine that closes the connection instead of answering a call: the error names the
+/// call, the endpoint and how it was chosen, and the transport's own reason.
+#[tokio::test]
+async fn a_connection_closed_mid_call_names_the_endpoint() {
+    let fake = fake_engine(|line| {
+        if line.starts_with("GET /version ") {
+            Answer::Json(200, version_json("1.45"))
+        } else {
+            Answer::Close
+        }
+    });
+    let engine = connect(&fake).await;
+    let err = engine.inspect_image("x:1").await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "GET /images/x:1/json: the connection to the Docker Engine at unix://{} (set by DOCKER_HOST) \
+             was lost: connection closed before message completed",
+            fake.socket.display()
+        )
+    );
+    assert!(!err.is_unreachable());
 }
 
 /// The build request: `version=2`, the options, a tar body streamed (chunked), and a
@@ -368,10 +454,144 @@ async fn an_engine_that_goes_away_mid_build_is_an_error() {
         }
     );
     let err = items.last().unwrap().as_ref().unwrap_err();
+    let prefix = format!(
+        "build: the connection to the Docker Engine at unix://{} (set by DOCKER_HOST) was lost: ",
+        fake.socket.display()
+    );
+    let message = err.to_string();
+    assert!(message.starts_with(&prefix), "{message}");
+    let cause = &message[prefix.len()..];
     assert!(
-        err.to_string()
-            .starts_with("build: the connection to the engine was lost"),
-        "{err}"
+        cause.starts_with("it was closed mid-answer (unexpected EOF"),
+        "{message}"
+    );
+
+    // A pull cut the same way fails with the same reason, as a warning.
+    let events: Vec<_> = engine
+        .pull(
+            ImageNeed {
+                image: "app:1".into(),
+                platform: None,
+            },
+            None,
+        )
+        .collect()
+        .await;
+    match events.last() {
+        Some(BuildEvent::ImageReady {
+            outcome: PullOutcome::Failed { reason },
+            ..
+        }) => {
+            let prefix = format!(
+                "the connection to the Docker Engine at unix://{} (set by DOCKER_HOST) was lost: ",
+                fake.socket.display()
+            );
+            assert!(reason.starts_with(&prefix), "{reason}");
+            assert!(
+                reason[prefix.len()..].starts_with("it was closed mid-answer (unexpected EOF"),
+                "{reason}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// An authorization plugin's refusal (moby `pkg/authorization`: 403 with "authorization
+/// denied by plugin <name>: <msg>", or "plugin <name> failed with error: <msg>" when the
+/// plugin itself fails) says so, names the plugin and the request, and keeps the plugin's
+/// message verbatim, for every call: the version check, an inspect, a pull and a build.
+#[tokio::test]
+async fn authorization_plugin_refusals_name_the_plugin_and_keep_its_message() {
+    const DENIED: &str = r#"{"message":"authorization denied by plugin devbuild-authz:latest: no: not today (ticket ABC-1)"}"#;
+    let fake = fake_engine(|_| Answer::Json(403, DENIED.into()));
+    let err = Engine::connect(endpoint(&fake.socket), &ConnectOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "an authorization plugin (devbuild-authz:latest) refused GET /version: no: not today (ticket ABC-1)"
+    );
+    assert_eq!(
+        err.authorization_denial(),
+        Some(("devbuild-authz:latest", "no: not today (ticket ABC-1)"))
+    );
+    assert!(!err.is_unreachable());
+
+    let fake = fake_engine(|line| {
+        if line.starts_with("GET /version ") {
+            Answer::Json(200, version_json("1.45"))
+        } else if line.starts_with("GET /v1.45/images/failing") {
+            Answer::Json(
+                500,
+                r#"{"message":"plugin devbuild-authz failed with error: Post \"http://%2Frun%2Fdocker%2Fplugins%2Fauthz.sock/AuthZPlugin.AuthZReq\": EOF"}"#.into(),
+            )
+        } else {
+            Answer::Json(403, DENIED.into())
+        }
+    });
+    let engine = connect(&fake).await;
+    let err = engine.inspect_image("app:1").await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "an authorization plugin (devbuild-authz:latest) refused GET /images/app:1/json: no: not today (ticket ABC-1)"
+    );
+    let err = engine.inspect_image("failing:1").await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the authorization plugin devbuild-authz failed on GET /images/failing:1/json: \
+         Post \"http://%2Frun%2Fdocker%2Fplugins%2Fauthz.sock/AuthZPlugin.AuthZReq\": EOF"
+    );
+    assert_eq!(err.authorization_denial(), None);
+
+    let items: Vec<_> = engine
+        .build(&BuildOptions::default(), tar_chunks())
+        .collect()
+        .await;
+    let err = items.last().unwrap().as_ref().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "an authorization plugin (devbuild-authz:latest) refused POST /build: no: not today (ticket ABC-1)"
+    );
+
+    let need = ImageNeed {
+        image: "registry.example/app:1".into(),
+        platform: None,
+    };
+    let events: Vec<_> = engine
+        .prepull(
+            vec![need.clone()],
+            Arc::new(DockerConfig::empty()),
+            &PrepullOptions::default(),
+        )
+        .collect()
+        .await;
+    assert_eq!(
+        events,
+        [BuildEvent::ImageReady {
+            image: need.image,
+            platform: None,
+            outcome: PullOutcome::Failed {
+                reason:
+                    "an authorization plugin (devbuild-authz:latest) refused POST /images/create: \
+                         no: not today (ticket ABC-1)"
+                        .into()
+            },
+        }]
+    );
+
+    // Other refusals keep the engine's own words.
+    let fake = fake_engine(|line| {
+        if line.starts_with("GET /version ") {
+            Answer::Json(200, version_json("1.45"))
+        } else {
+            Answer::Json(403, r#"{"message":"authorization denied"}"#.into())
+        }
+    });
+    let engine = connect(&fake).await;
+    let err = engine.inspect_image("app:1").await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "GET /images/app:1/json: the engine answered 403: authorization denied"
     );
 }
 

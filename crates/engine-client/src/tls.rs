@@ -1,0 +1,205 @@
+//! The TLS material of a `tcp://` engine, checked before bollard gets it.
+//!
+//! bollard's rustls transport reads `ca.pem` when it is built, says only "cannot open/read
+//! certificate" when it cannot, and keeps none of a `ca.pem` that holds no certificate it
+//! can parse; it reads `cert.pem` and `key.pem` only during a handshake, and drops any
+//! error there (the engine then refuses a client without a certificate). So each file is
+//! read and checked here first, the way the TLS transport will use it, and a problem is a
+//! [`TlsFileError`] that names the file and says what is wrong with it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use rustls::pki_types::pem::{self, PemObject};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::endpoint::TlsFiles;
+
+/// Which of the three files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TlsRole {
+    /// `ca.pem`: the CA the engine's certificate is verified with.
+    Ca,
+    /// `cert.pem`: the client's certificate.
+    Cert,
+    /// `key.pem`: the client's private key.
+    Key,
+}
+
+impl TlsRole {
+    /// The file's name in a certificate directory.
+    fn file_name(self) -> &'static str {
+        match self {
+            TlsRole::Ca => "ca.pem",
+            TlsRole::Cert => "cert.pem",
+            TlsRole::Key => "key.pem",
+        }
+    }
+}
+
+impl fmt::Display for TlsRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TlsRole::Ca => "CA certificate",
+            TlsRole::Cert => "client certificate",
+            TlsRole::Key => "client key",
+        })
+    }
+}
+
+/// What is wrong with a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum TlsProblem {
+    /// It cannot be read; the OS's reason (`no such file or directory`).
+    Unreadable(String),
+    /// It was read, and cannot be used; why.
+    Invalid(String),
+}
+
+impl fmt::Display for TlsProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsProblem::Unreadable(reason) => write!(f, "cannot be read: {reason}"),
+            TlsProblem::Invalid(reason) => write!(f, "is not valid: {reason}"),
+        }
+    }
+}
+
+/// One of the TLS files cannot be used: which, where, and why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the TLS {role} {} {problem}", file.display())]
+pub(crate) struct TlsFileError {
+    pub(crate) role: TlsRole,
+    pub(crate) file: PathBuf,
+    pub(crate) problem: TlsProblem,
+}
+
+/// The three files, read and checked.
+#[derive(Debug)]
+pub(crate) struct CheckedFiles {
+    pub(crate) ca: PathBuf,
+    pub(crate) cert: PathBuf,
+    pub(crate) key: PathBuf,
+}
+
+/// Reads `ca.pem`, `cert.pem` and `key.pem` and checks that the TLS transport can use
+/// them: each holds PEM of its kind, every certificate is X.509, the key is one the
+/// transport can sign with, and it belongs to the client certificate.
+pub(crate) fn check(files: &TlsFiles) -> Result<CheckedFiles, TlsFileError> {
+    let path = |role: TlsRole, given: &Option<PathBuf>| {
+        given
+            .clone()
+            .unwrap_or_else(|| files.dir.join(role.file_name()))
+    };
+    let ca = path(TlsRole::Ca, &files.ca);
+    let cert = path(TlsRole::Cert, &files.cert);
+    let key = path(TlsRole::Key, &files.key);
+
+    certificates(TlsRole::Ca, &ca, &read(TlsRole::Ca, &ca)?)?;
+    let chain = certificates(TlsRole::Cert, &cert, &read(TlsRole::Cert, &cert)?)?;
+    let key_text = read(TlsRole::Key, &key)?;
+    let invalid = |reason: String| TlsFileError {
+        role: TlsRole::Key,
+        file: key.clone(),
+        problem: TlsProblem::Invalid(reason),
+    };
+    let private_key = match PrivateKeyDer::from_pem_slice(&key_text) {
+        Ok(private_key) => private_key,
+        Err(pem::Error::NoItemsFound) if contains(&key_text, b"ENCRYPTED PRIVATE KEY-----") => {
+            return Err(invalid(
+                "it is encrypted, and an encrypted key cannot be used".to_owned(),
+            ))
+        }
+        Err(pem::Error::NoItemsFound) => {
+            return Err(invalid(
+                "it holds no PEM private key (-----BEGIN PRIVATE KEY-----, RSA PRIVATE KEY or \
+                 EC PRIVATE KEY)"
+                    .to_owned(),
+            ))
+        }
+        Err(e) => return Err(invalid(malformed(&e))),
+    };
+    let provider = rustls::crypto::ring::default_provider();
+    let signing_key = provider
+        .key_provider
+        .load_private_key(private_key)
+        .map_err(|_| {
+            invalid("it is not an RSA, ECDSA (P-256, P-384) or Ed25519 private key".to_owned())
+        })?;
+    let certified = rustls::sign::CertifiedKey::new(chain, signing_key);
+    // A key whose public half cannot be compared is left to the handshake.
+    if let Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) =
+        certified.keys_match()
+    {
+        return Err(invalid(format!(
+            "it is not the key of the client certificate {}",
+            cert.display()
+        )));
+    }
+    Ok(CheckedFiles { ca, cert, key })
+}
+
+/// The whole file, or why it cannot be read.
+fn read(role: TlsRole, file: &Path) -> Result<Vec<u8>, TlsFileError> {
+    std::fs::read(file).map_err(|e| TlsFileError {
+        role,
+        file: file.to_owned(),
+        problem: TlsProblem::Unreadable(crate::engine::os_wording(&e)),
+    })
+}
+
+/// Every certificate of a PEM file, each one parsed as X.509.
+fn certificates(
+    role: TlsRole,
+    file: &Path,
+    text: &[u8],
+) -> Result<Vec<CertificateDer<'static>>, TlsFileError> {
+    let invalid = |reason: String| TlsFileError {
+        role,
+        file: file.to_owned(),
+        problem: TlsProblem::Invalid(reason),
+    };
+    let certificates = CertificateDer::pem_slice_iter(text)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid(malformed(&e)))?;
+    if certificates.is_empty() {
+        return Err(invalid(
+            "it holds no PEM certificate (-----BEGIN CERTIFICATE-----)".to_owned(),
+        ));
+    }
+    for (n, certificate) in certificates.iter().enumerate() {
+        // Parsing a certificate as a trust anchor reads its X.509 structure.
+        if rustls::RootCertStore::empty()
+            .add(certificate.clone())
+            .is_err()
+        {
+            return Err(invalid(format!(
+                "its certificate {} is not an X.509 certificate",
+                n + 1
+            )));
+        }
+    }
+    Ok(certificates)
+}
+
+/// What is wrong with a file's PEM.
+fn malformed(error: &pem::Error) -> String {
+    let why = match error {
+        pem::Error::MissingSectionEnd { end_marker } => {
+            format!("{} is missing", String::from_utf8_lossy(end_marker))
+        }
+        pem::Error::IllegalSectionStart { line } => {
+            format!(
+                "the section start {:?} is not valid",
+                String::from_utf8_lossy(line)
+            )
+        }
+        pem::Error::Base64Decode(reason) => format!("a section is not base64 ({reason})"),
+        other => other.to_string(),
+    };
+    format!("its PEM is malformed: {why}")
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
