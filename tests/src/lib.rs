@@ -37,6 +37,7 @@ mod image_fs;
 pub mod process;
 mod proxy;
 mod registry;
+mod slow_tcp;
 pub mod tar;
 
 pub use base64::{base64_standard, base64_url_safe};
@@ -45,6 +46,7 @@ pub use env::{env_file_path, must_not_skip, TestEnv};
 pub use image_fs::{FsNode, ImageFs, NodeKind};
 pub use proxy::UnixProxy;
 pub use registry::Registry;
+pub use slow_tcp::SlowTcpProxy;
 
 /// A deterministic byte pattern that does not compress (xorshift32), for test files whose
 /// content must survive a round trip byte for byte.

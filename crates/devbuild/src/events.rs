@@ -10,6 +10,7 @@
 //! | `"event"` | fields |
 //! |---|---|
 //! | `analyzed` | `images`: `[{"image", "platform"}]` |
+//! | `pull_started` | `image`, `platform?` |
 //! | `pull_progress` | `image`, `layer?`, `status`, `current?`, `total?` |
 //! | `image_ready` | `image`, `platform?`, `outcome`: `{"status": "present" \| "pulled" \| "failed", "reason"?}` |
 //! | `context_selected` | `used` (`some` \| `all` \| `none`), `paths?`, `reason?` |

@@ -146,6 +146,66 @@ engine_test! {
         }
     }
 
+    /// A registry slow to answer: the pull shows up at once (`pull_started`, seconds
+    /// before the engine's first progress line), and its time is the real one.
+    fn a_slow_pull_shows_at_once_with_its_real_duration(test) {
+        let mut guard = test.guard();
+        let delay = std::time::Duration::from_secs(2);
+        let proxy = devbuild_tests::SlowTcpProxy::start(&test.registry.address, delay).unwrap();
+        let auth = base64_standard(
+            format!("{}:{}", test.registry.username, test.registry.password).as_bytes(),
+        );
+        let config = docker_config(serde_json::json!({
+            "auths": { proxy.address(): { "auth": auth } }
+        }));
+        let slow_copy = |guard: &mut devbuild_tests::ImageGuard| {
+            let copy = test.registry.copy_private_image(&test.private_image);
+            let image = copy.replacen(&test.registry.address, proxy.address(), 1);
+            guard.remove_later(&image)
+        };
+
+        // JSON, each line timed as it arrives.
+        let image = slow_copy(&mut guard);
+        let dir = context_on(&image);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_devbuild"))
+            .args(["build", "--progress=json", "."])
+            .current_dir(dir.path())
+            .env_remove("DOCKER_CONTEXT")
+            .env("DOCKER_HOST", format!("unix://{}", test.socket.display()))
+            .env("DOCKER_CONFIG", config.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+        let timed: Vec<(std::time::Instant, serde_json::Value)> = lines
+            .map(|l| (std::time::Instant::now(), serde_json::from_str(&l.unwrap()).unwrap()))
+            .collect();
+        assert!(child.wait().unwrap().success());
+        let at = |event: &str| {
+            timed
+                .iter()
+                .find(|(_, e)| e["event"] == event && e["image"].as_str().is_some_and(|i| i.contains(&image)))
+                .map(|(t, _)| *t)
+                .unwrap_or_else(|| panic!("no {event} for {image}: {timed:?}"))
+        };
+        let (started, first_progress, ready) = (at("pull_started"), at("pull_progress"), at("image_ready"));
+        assert!(first_progress.duration_since(started) >= delay.mul_f64(0.9), "the pull was silent only {:?}", first_progress.duration_since(started));
+        let real = ready.duration_since(started);
+
+        // Plain: the pull's DONE is its whole time, silence included.
+        let image = slow_copy(&mut guard);
+        let dir = context_on(&image);
+        let output = build(test, dir.path(), Some(config.path()), &["--progress=plain", "."], None);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let stderr = text(&output.stderr);
+        let group = &stderr[stderr.find("#0 [pull] ").expect("the pull's group")..];
+        let done = group.lines().find_map(|l| l.strip_prefix("#0 DONE ")).expect("the pull's DONE line");
+        let secs: f64 = done.trim_end_matches('s').parse().expect("seconds");
+        // The second pull runs alike; what matters is that the silence is counted.
+        assert!(secs >= delay.as_secs_f64(), "DONE {secs} s, the registry alone was silent {delay:?} (first pull took {real:?}):\n{stderr}");
+    }
+
     /// `-f -`: the Dockerfile from standard input (analysed, so its base is pre-pulled
     /// and present); `-`: a tar context, or a lone Dockerfile.
     fn dockerfile_and_context_from_standard_input(test) {

@@ -904,8 +904,9 @@ impl Engine {
     }
 
     /// Pulls one image, by explicit tag or digest, with `auth` for its registry.
-    /// Yields the engine's progress as [`BuildEvent::PullProgress`], then one
-    /// [`BuildEvent::ImageReady`] that says whether it was pulled or why not.
+    /// Yields [`BuildEvent::PullStarted`] at once, the engine's progress as
+    /// [`BuildEvent::PullProgress`], then one [`BuildEvent::ImageReady`] that says whether
+    /// it was pulled or why not.
     pub fn pull(
         &self,
         need: ImageNeed,
@@ -934,11 +935,17 @@ impl Engine {
             headers,
             bollard::body_full(Bytes::new()),
         );
+        // Said at once: a slow registry may keep the engine silent for long before its
+        // first progress line, and the pull's time runs from here.
+        let started = BuildEvent::PullStarted {
+            image: need.image.clone(),
+            platform: need.platform.clone(),
+        };
         let state = PullState {
             endpoint: self.endpoint.clone(),
             body,
             lines: LineBuffer::default(),
-            pending: VecDeque::new(),
+            pending: VecDeque::from([started]),
             need,
             failure: None,
             done: false,

@@ -128,6 +128,15 @@ pub enum BuildEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         code: Option<i64>,
     },
+    /// A pull was asked of the engine (before any answer: a slow registry may keep it
+    /// silent for long).
+    PullStarted {
+        /// The image, as asked for.
+        image: String,
+        /// The platform it is pulled for (`linux/amd64`), if one was given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        platform: Option<String>,
+    },
     /// Progress of a pre-pull, as the engine reports it per layer.
     PullProgress {
         /// The image being pulled, as asked for (`docker.io/library/alpine:3.20`).

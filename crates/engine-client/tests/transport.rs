@@ -567,7 +567,12 @@ async fn authorization_plugin_refusals_name_the_plugin_and_keep_its_message() {
         .await;
     assert_eq!(
         events,
-        [BuildEvent::ImageReady {
+        [
+        BuildEvent::PullStarted {
+            image: need.image.clone(),
+            platform: None,
+        },
+        BuildEvent::ImageReady {
             image: need.image,
             platform: None,
             outcome: PullOutcome::Failed {

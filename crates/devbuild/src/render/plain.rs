@@ -158,6 +158,7 @@ impl<W: Write> PlainRenderer<W> {
                 writeln!(self.out, "#{step} WARN: {message}")?;
                 self.close_again(*step, now)?;
             }
+            BuildEvent::PullStarted { image, .. } => self.open(Group::Pull(image.clone()))?,
             BuildEvent::PullProgress {
                 image,
                 layer,

@@ -325,6 +325,9 @@ impl State {
                 }
             }
             BuildEvent::ImageId { id } => self.image_id = Some(id.clone()),
+            BuildEvent::PullStarted { image, .. } => {
+                self.pull(image, now);
+            }
             BuildEvent::PullProgress {
                 image,
                 layer,
