@@ -12,7 +12,7 @@ use std::time::Duration;
 /// One of the private engines, with the registry and images the harness seeded.
 #[derive(Clone, Debug)]
 pub struct Engine {
-    /// `20.10` or `26.1`.
+    /// `20.10` or `26.1` (`authz` for the engine behind the authorization plugin).
     pub version: String,
     /// The engine's full version, e.g. `26.1.5`.
     pub engine_version: String,
@@ -95,6 +95,11 @@ impl Engine {
             .iter()
             .find(|e| e.version == version)
             .ok_or_else(|| format!("the env file lists no engine {version}"))?;
+        Engine::connect_entry(env, entry)
+    }
+
+    /// The engine `entry` of `env`, if it answers `GET /_ping`.
+    pub(crate) fn connect_entry(env: &TestEnv, entry: &EngineEntry) -> Result<Engine, String> {
         let engine = Engine {
             version: entry.version.clone(),
             engine_version: entry.engine_version.clone(),

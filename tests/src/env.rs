@@ -26,7 +26,7 @@ pub fn must_not_skip() -> bool {
 /// One engine listed in the env file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EngineEntry {
-    /// `20.10` or `26.1`.
+    /// `20.10` or `26.1` (`authz` for the engine behind the authorization plugin).
     pub version: String,
     /// Its socket, from `unix://<socket>`.
     pub socket: PathBuf,
@@ -36,11 +36,27 @@ pub struct EngineEntry {
     pub api_version: String,
 }
 
+/// The engine behind the harness's authorization plugin, as the env file names it
+/// (`DEVBUILD_TEST_AUTHZ_*`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuthzEntry {
+    /// The engine (Docker Engine 26.1, started with `--authorization-plugin`).
+    pub engine: EngineEntry,
+    /// The plugin's name, as the engine's denials name it.
+    pub plugin: String,
+    /// The request log: one `METHOD URI` line per request the engine asked the plugin about.
+    pub log: PathBuf,
+    /// The rules file the plugin reads for every request (`deny METHOD PATTERN MESSAGE`).
+    pub rules: PathBuf,
+}
+
 /// Everything in the env file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TestEnv {
-    /// The engines that were up.
+    /// The engines that were up (every docker-backed test runs on each).
     pub engines: Vec<EngineEntry>,
+    /// The authz engine, when it was up.
+    pub authz: Option<AuthzEntry>,
     /// The registry and its credentials.
     pub registry: Registry,
     /// The directory whose `config.json` holds the registry credentials.
@@ -89,8 +105,29 @@ impl TestEnv {
                 api_version: get(&format!("DEVBUILD_TEST_ENGINE_{key}_API_VERSION"))?,
             });
         }
+        let authz = match vars.contains_key("DEVBUILD_TEST_AUTHZ_HOST") {
+            false => None,
+            true => {
+                let host = get("DEVBUILD_TEST_AUTHZ_HOST")?;
+                let socket = host
+                    .strip_prefix("unix://")
+                    .ok_or_else(|| format!("the authz engine: {host} is not a unix socket"))?;
+                Some(AuthzEntry {
+                    engine: EngineEntry {
+                        version: "authz".to_string(),
+                        socket: PathBuf::from(socket),
+                        engine_version: get("DEVBUILD_TEST_AUTHZ_VERSION")?,
+                        api_version: get("DEVBUILD_TEST_AUTHZ_API_VERSION")?,
+                    },
+                    plugin: get("DEVBUILD_TEST_AUTHZ_PLUGIN")?,
+                    log: PathBuf::from(get("DEVBUILD_TEST_AUTHZ_LOG")?),
+                    rules: PathBuf::from(get("DEVBUILD_TEST_AUTHZ_RULES")?),
+                })
+            }
+        };
         Ok(TestEnv {
             engines,
+            authz,
             registry: Registry {
                 address: get("DEVBUILD_TEST_REGISTRY")?,
                 username: get("DEVBUILD_TEST_REGISTRY_USERNAME")?,
@@ -147,6 +184,34 @@ DEVBUILD_TEST_PRIVATE_IMAGE=127.0.0.1:40000/devbuild-test/private:1
         assert_eq!(env.engines[1].api_version, "1.45");
         assert_eq!(env.registry.password, "devbuild-~~~?");
         assert_eq!(env.private_image, "127.0.0.1:40000/devbuild-test/private:1");
+        assert_eq!(env.authz, None);
+    }
+
+    #[test]
+    fn parses_the_authz_engine_when_it_is_up() {
+        let text = format!(
+            "{SAMPLE}DEVBUILD_TEST_AUTHZ_HOST=unix:///t/engine-authz/docker.sock
+DEVBUILD_TEST_AUTHZ_VERSION=26.1.5
+DEVBUILD_TEST_AUTHZ_API_VERSION=1.45
+DEVBUILD_TEST_AUTHZ_PLUGIN=devbuild-authz-1a2b
+DEVBUILD_TEST_AUTHZ_LOG=/t/authz-plugin/requests.log
+DEVBUILD_TEST_AUTHZ_RULES=/t/authz-plugin/rules
+"
+        );
+        let authz = TestEnv::parse(&text).unwrap().authz.unwrap();
+        assert_eq!(
+            authz.engine.socket,
+            PathBuf::from("/t/engine-authz/docker.sock")
+        );
+        assert_eq!(authz.engine.version, "authz");
+        assert_eq!(authz.plugin, "devbuild-authz-1a2b");
+        assert_eq!(authz.log, PathBuf::from("/t/authz-plugin/requests.log"));
+        assert_eq!(authz.rules, PathBuf::from("/t/authz-plugin/rules"));
+        let partial = text.replace("DEVBUILD_TEST_AUTHZ_RULES=/t/authz-plugin/rules\n", "");
+        assert_eq!(
+            TestEnv::parse(&partial).unwrap_err(),
+            "the env file has no DEVBUILD_TEST_AUTHZ_RULES"
+        );
     }
 
     #[test]

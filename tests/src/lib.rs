@@ -23,10 +23,16 @@
 //! [`Engine::export_image`] gives an image's filesystem as a tar, through a container it
 //! removes again; [`ImageFs`] reads such a tar into something two images can be compared by.
 //! [`UnixProxy`] stands between a client and an engine and can be cut, for tests of an engine
-//! that goes away mid-request (the shared engines themselves are never stopped).
+//! that goes away mid-request (the shared engines themselves are never stopped);
+//! [`SlowTcpProxy`] stands before the registry and answers late.
+//!
+//! A third engine runs behind the harness's authorization plugin; tests reach it with
+//! [`run_on_authz`] (skipping or failing like [`run_on`]), read the plugin's request log and
+//! make it deny requests through [`AuthzEngine`].
 
 #![deny(missing_docs)]
 
+mod authz;
 mod base64;
 mod container;
 pub mod context_vectors;
@@ -40,9 +46,10 @@ mod registry;
 mod slow_tcp;
 pub mod tar;
 
+pub use authz::{run_on_authz, Access as AuthzAccess, AuthzEngine, LoggedRequest};
 pub use base64::{base64_standard, base64_url_safe};
 pub use engine::{Engine, ImageGuard, StreamOutcome};
-pub use env::{env_file_path, must_not_skip, TestEnv};
+pub use env::{env_file_path, must_not_skip, AuthzEntry, EngineEntry, TestEnv};
 pub use image_fs::{FsNode, ImageFs, NodeKind};
 pub use proxy::UnixProxy;
 pub use registry::Registry;

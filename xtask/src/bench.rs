@@ -19,7 +19,7 @@
 //! `--quick` is CI's smoke run: small workloads, one pair, goals shown but not checked.
 
 mod cleanup;
-mod report;
+pub(crate) mod report;
 mod timing;
 mod workloads;
 
@@ -124,7 +124,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .iter()
         .find(|spec| spec.version == "26.1")
         .expect("the harness knows Engine 26.1");
-    let env = engine::up(&[engine_26])?;
+    let env = engine::up_locked(&[engine_26], "cargo xtask bench")?;
     bench(&config, &env, &devbuild)
 }
 

@@ -1,10 +1,12 @@
 //! `cargo xtask ci`: what CI runs — formatting, lints, the private test engines
 //! (`engine up`), the whole test suite (the docker-backed tests against both engines), the
 //! bench's smoke run (`bench --quick`), and `engine down`, which always runs: after a
-//! failure and after Ctrl-C too.
+//! failure and after Ctrl-C too. The engines directory's lock is held from `engine up` to
+//! `engine down`, so a second `ci` (or `engine up`/`down`) waits for this one instead of
+//! taking its engines down under its tests.
 
 use crate::bench;
-use crate::engine::{self, Layout, ENGINES};
+use crate::engine::{self, Layout};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -55,10 +57,11 @@ fn has_nextest() -> bool {
         .unwrap_or(false)
 }
 
-/// `cargo xtask ci`. Every step uses `--all-features`, so feature-gated code (ctx-tar's
-/// streaming body) is linted and tested too.
-pub fn run(_args: &[String]) -> Result<(), String> {
+/// `cargo xtask ci [--no-wait|--wait SECONDS]`. Every step uses `--all-features`, so
+/// feature-gated code (ctx-tar's streaming body) is linted and tested too.
+pub fn run(args: &[String]) -> Result<(), String> {
     interrupt::install();
+    let (wait, _) = engine::lock::Wait::from_args(args)?;
     run_step("format check", "cargo", &["fmt", "--all", "--", "--check"])?;
     run_step(
         "clippy",
@@ -74,7 +77,9 @@ pub fn run(_args: &[String]) -> Result<(), String> {
         ],
     )?;
     interrupt::check()?;
-    let all: Vec<_> = ENGINES.iter().collect();
+    // Held from `engine up` to `engine down`; released however this process ends.
+    let _lock = engine::lock("cargo xtask ci", wait)?;
+    let all = engine::all_engines();
     let result = engine::up(&all)
         .map_err(|e| format!("engine up failed: {e}"))
         .and_then(|env| {

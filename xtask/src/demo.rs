@@ -13,7 +13,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .iter()
         .find(|spec| spec.version == "26.1")
         .expect("the harness knows Engine 26.1");
-    let env = engine::up(&[engine_26])?;
+    let env = engine::up_locked(&[engine_26], "cargo xtask demo")?;
     let entry = env
         .engines
         .iter()

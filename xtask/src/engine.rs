@@ -1,5 +1,6 @@
-//! `cargo xtask engine up|down|env`: private Docker Engines 20.10 and 26.1, an
-//! authenticated registry and base images, for the docker-backed tests and for developers.
+//! `cargo xtask engine up|down|env`: private Docker Engines 20.10 and 26.1, a third engine
+//! (26.1) behind an authorization plugin of the harness's own, an authenticated registry and
+//! base images, for the docker-backed tests and for developers.
 //!
 //! Nothing here touches `/var/run/docker.sock` or a daemon the user runs: every engine has
 //! its own data root, exec root, pid file, unix socket, bridge and containerd namespace,
@@ -7,21 +8,26 @@
 //!
 //! ```text
 //! target/devbuild-engines/
+//!   lock                    the lock `up`, `down` and `ci` hold (see `lock`)
 //!   cache/                  kept by `down`: Debian 13 .debs, private apt state,
 //!     engine-26.1/root/     Engine 26.1 unpacked with dpkg -x, the busybox rootfs tar
 //!   engine-20.10/           per engine: data/ exec/ docker.sock dockerd.pid dockerd.log daemon.json
 //!   engine-26.1/
+//!   engine-authz/           Engine 26.1 again, started with --authorization-plugin
+//!   authz-plugin/           plugin.pid plugin.log requests.log rules (socket: /run/docker/plugins/)
 //!   registry/               config.yml htpasswd data/ registry.pid registry.log port
 //!   docker-config/          config.json (registry credentials), cli-plugins/docker-buildx
 //!   env                     the env file (see `TestEnv`)
 //! ```
 //!
 //! `down` stops exactly the processes `up` started (by pid, checked against their command
-//! line), deletes the bridges and removes everything but `cache/`.
+//! line), deletes the bridges and removes everything but `cache/` (and the lock file).
 
+mod authz;
 mod daemon;
 mod http;
-mod process;
+pub mod lock;
+pub(crate) mod process;
 mod provision;
 mod registry;
 mod seed;
@@ -30,30 +36,53 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// One engine version the harness runs.
+/// One engine the harness runs.
 #[derive(Debug)]
 pub struct EngineSpec {
-    /// The version users select it by: `20.10` or `26.1`.
+    /// The name users select it by (`--engine`) and its state directory's suffix: `20.10`,
+    /// `26.1` or `authz`.
+    pub name: &'static str,
+    /// The engine release it runs: `20.10` or `26.1`.
     pub version: &'static str,
     /// The API version the engine must report.
     pub api_version: &'static str,
-    /// The version as used in env variable names: `20_10`.
+    /// The name as used in env variable names and bridge names: `20_10`, `authz`.
     pub key: &'static str,
+    /// Whether dockerd runs behind the harness's authorization plugin.
+    pub authz: bool,
 }
 
-/// The engines, oldest first.
+/// The engines every docker-backed test runs against, oldest first.
 pub const ENGINES: [EngineSpec; 2] = [
     EngineSpec {
+        name: "20.10",
         version: "20.10",
         api_version: "1.41",
         key: "20_10",
+        authz: false,
     },
     EngineSpec {
+        name: "26.1",
         version: "26.1",
         api_version: "1.45",
         key: "26_1",
+        authz: false,
     },
 ];
+
+/// Engine 26.1 behind the harness's authorization plugin (its own data root, socket, bridge).
+pub const AUTHZ_ENGINE: EngineSpec = EngineSpec {
+    name: "authz",
+    version: "26.1",
+    api_version: "1.45",
+    key: "authz",
+    authz: true,
+};
+
+/// Every engine `up` starts by default (`--engine all`).
+pub fn all_engines() -> Vec<&'static EngineSpec> {
+    ENGINES.iter().chain([&AUTHZ_ENGINE]).collect()
+}
 
 /// The base image imported into every engine from busybox-static's root file system.
 pub const BASE_IMAGE: &str = "devbuild-test/busybox:1";
@@ -97,7 +126,22 @@ impl Layout {
 
     /// One engine's state directory.
     pub fn engine_dir(&self, spec: &EngineSpec) -> PathBuf {
-        self.root.join(format!("engine-{}", spec.version))
+        self.root.join(format!("engine-{}", spec.name))
+    }
+
+    /// The authorization plugin's state directory.
+    pub fn authz_dir(&self) -> PathBuf {
+        self.root.join("authz-plugin")
+    }
+
+    /// A 16-bit hash of the state root (FNV-1a), for names that must differ between checkouts
+    /// on one machine: bridges, the plugin.
+    pub fn checkout_hash(&self) -> u16 {
+        let mut hash: u32 = 0x811c_9dc5;
+        for byte in self.root.as_os_str().as_encoded_bytes() {
+            hash = (hash ^ u32::from(*byte)).wrapping_mul(0x0100_0193);
+        }
+        (hash & 0xffff) as u16
     }
 
     /// The registry's state directory.
@@ -123,11 +167,17 @@ impl Layout {
 /// per engine `DEVBUILD_TEST_ENGINE_<20_10|26_1>_{HOST,VERSION,API_VERSION}`,
 /// `DEVBUILD_TEST_REGISTRY` (`127.0.0.1:<port>`), `DEVBUILD_TEST_REGISTRY_USERNAME`,
 /// `DEVBUILD_TEST_REGISTRY_PASSWORD`, `DOCKER_CONFIG`, `DEVBUILD_TEST_BASE`,
-/// `DEVBUILD_TEST_PRIVATE_IMAGE`.
+/// `DEVBUILD_TEST_PRIVATE_IMAGE`; when the authz engine is up,
+/// `DEVBUILD_TEST_AUTHZ_{HOST,VERSION,API_VERSION}` (the engine),
+/// `DEVBUILD_TEST_AUTHZ_PLUGIN` (the plugin's name, as in the engine's denials),
+/// `DEVBUILD_TEST_AUTHZ_LOG` (one `METHOD URI` line per request) and
+/// `DEVBUILD_TEST_AUTHZ_RULES` (the rules file tests append `deny …` lines to).
 #[derive(Debug, PartialEq)]
 pub struct TestEnv {
-    /// The engines that are up.
+    /// The engines that are up (not the authz engine, which no test matrix runs on).
     pub engines: Vec<EngineEntry>,
+    /// The engine behind the authorization plugin, when it is up.
+    pub authz: Option<AuthzEntry>,
     /// The registry's address, `127.0.0.1:<port>`.
     pub registry: String,
     /// The registry's username.
@@ -153,6 +203,19 @@ pub struct EngineEntry {
     pub engine_version: String,
     /// The API version it reports, e.g. `1.45`.
     pub api_version: String,
+}
+
+/// The authz engine in the env file.
+#[derive(Debug, PartialEq)]
+pub struct AuthzEntry {
+    /// The engine (its `version` is `authz`).
+    pub engine: EngineEntry,
+    /// The plugin's name.
+    pub plugin: String,
+    /// The request log.
+    pub log: PathBuf,
+    /// The rules file.
+    pub rules: PathBuf,
 }
 
 impl TestEnv {
@@ -185,6 +248,14 @@ impl TestEnv {
         line("DOCKER_CONFIG", &self.docker_config.to_string_lossy());
         line("DEVBUILD_TEST_BASE", &self.base);
         line("DEVBUILD_TEST_PRIVATE_IMAGE", &self.private_image);
+        if let Some(authz) = &self.authz {
+            line("DEVBUILD_TEST_AUTHZ_HOST", &authz.engine.host);
+            line("DEVBUILD_TEST_AUTHZ_VERSION", &authz.engine.engine_version);
+            line("DEVBUILD_TEST_AUTHZ_API_VERSION", &authz.engine.api_version);
+            line("DEVBUILD_TEST_AUTHZ_PLUGIN", &authz.plugin);
+            line("DEVBUILD_TEST_AUTHZ_LOG", &authz.log.to_string_lossy());
+            line("DEVBUILD_TEST_AUTHZ_RULES", &authz.rules.to_string_lossy());
+        }
         out
     }
 
@@ -214,8 +285,23 @@ impl TestEnv {
                 api_version: get(&format!("DEVBUILD_TEST_ENGINE_{key}_API_VERSION"))?,
             });
         }
+        let authz = match vars.contains_key("DEVBUILD_TEST_AUTHZ_HOST") {
+            false => None,
+            true => Some(AuthzEntry {
+                engine: EngineEntry {
+                    version: AUTHZ_ENGINE.name.to_string(),
+                    host: get("DEVBUILD_TEST_AUTHZ_HOST")?,
+                    engine_version: get("DEVBUILD_TEST_AUTHZ_VERSION")?,
+                    api_version: get("DEVBUILD_TEST_AUTHZ_API_VERSION")?,
+                },
+                plugin: get("DEVBUILD_TEST_AUTHZ_PLUGIN")?,
+                log: PathBuf::from(get("DEVBUILD_TEST_AUTHZ_LOG")?),
+                rules: PathBuf::from(get("DEVBUILD_TEST_AUTHZ_RULES")?),
+            }),
+        };
         Ok(TestEnv {
             engines,
+            authz,
             registry: get("DEVBUILD_TEST_REGISTRY")?,
             username: get("DEVBUILD_TEST_REGISTRY_USERNAME")?,
             password: get("DEVBUILD_TEST_REGISTRY_PASSWORD")?,
@@ -225,9 +311,10 @@ impl TestEnv {
         })
     }
 
-    /// The lines `cargo xtask engine env` prints for one engine.
+    /// The lines `cargo xtask engine env` prints for one engine (for the authz engine, also
+    /// its plugin, log and rules).
     pub fn exports(&self, engine: &EngineEntry) -> String {
-        let pairs = [
+        let mut pairs = vec![
             ("DOCKER_HOST", engine.host.clone()),
             (
                 "DOCKER_CONFIG",
@@ -241,6 +328,19 @@ impl TestEnv {
             ("DEVBUILD_TEST_BASE", self.base.clone()),
             ("DEVBUILD_TEST_PRIVATE_IMAGE", self.private_image.clone()),
         ];
+        if let Some(authz) = self.authz.as_ref().filter(|a| a.engine == *engine) {
+            pairs.extend([
+                ("DEVBUILD_TEST_AUTHZ_PLUGIN", authz.plugin.clone()),
+                (
+                    "DEVBUILD_TEST_AUTHZ_LOG",
+                    authz.log.to_string_lossy().into_owned(),
+                ),
+                (
+                    "DEVBUILD_TEST_AUTHZ_RULES",
+                    authz.rules.to_string_lossy().into_owned(),
+                ),
+            ]);
+        }
         pairs
             .iter()
             .map(|(k, v)| format!("export {k}={}\n", shell_quote(v)))
@@ -279,40 +379,65 @@ fn parse_engine_option(args: &[String], default: &str) -> Result<Vec<&'static En
             choice = args
                 .get(i)
                 .cloned()
-                .ok_or("--engine needs a value: 20.10, 26.1 or all")?;
+                .ok_or("--engine needs a value: 20.10, 26.1, authz or all")?;
         } else {
             return Err(format!("unexpected argument `{arg}`\n{USAGE}"));
         }
         i += 1;
     }
     if choice == "all" {
-        return Ok(ENGINES.iter().collect());
+        return Ok(all_engines());
     }
-    ENGINES
-        .iter()
-        .find(|s| s.version == choice)
+    all_engines()
+        .into_iter()
+        .find(|s| s.name == choice)
         .map(|s| vec![s])
-        .ok_or_else(|| format!("unknown engine `{choice}`: use 20.10, 26.1 or all"))
+        .ok_or_else(|| format!("unknown engine `{choice}`: use 20.10, 26.1, authz or all"))
 }
 
 const USAGE: &str = "usage:
-  cargo xtask engine up   [--engine 20.10|26.1|all]   provision, start, seed; print the env file
-  cargo xtask engine down [--engine 20.10|26.1|all]   stop what `up` started, remove its state
-  cargo xtask engine env  [--engine 20.10|26.1]       print `export …` lines for a shell";
+  cargo xtask engine up   [--engine 20.10|26.1|authz|all] [--no-wait|--wait SECONDS]
+                          provision, start, seed; print the env file
+  cargo xtask engine down [--engine 20.10|26.1|authz|all] [--no-wait|--wait SECONDS]
+                          stop what `up` started, remove its state
+  cargo xtask engine env  [--engine 20.10|26.1|authz]     print `export …` lines for a shell
+
+`up` and `down` take the lock of the engines directory; while another run holds it they
+wait for it (up to an hour, or SECONDS) or, with --no-wait, refuse.";
+
+/// Takes the engines directory's lock for `command`, for as long as the result lives.
+pub fn lock(command: &str, wait: lock::Wait) -> Result<lock::Lock, String> {
+    lock::Lock::acquire(Layout::new().root(), command, wait)
+}
+
+/// `engine up` for a tool that brings engines up as a side job (`bench`, `demo`): holds
+/// the lock while `up` runs, waiting for it as long as `engine up` would.
+pub fn up_locked(specs: &[&'static EngineSpec], command: &str) -> Result<TestEnv, String> {
+    let _lock = lock(command, lock::Wait::default())?;
+    up(specs)
+}
 
 /// `cargo xtask engine …`.
 pub fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("up") => {
-            let env = up(&parse_engine_option(&args[1..], "all")?)?;
+            let (wait, rest) = lock::Wait::from_args(&args[1..])?;
+            let specs = parse_engine_option(&rest, "all")?;
+            let _lock = lock(&format!("cargo xtask engine {}", args.join(" ")), wait)?;
+            let env = up(&specs)?;
             print!("{}", env.render());
             Ok(())
         }
-        Some("down") => down(&parse_engine_option(&args[1..], "all")?),
+        Some("down") => {
+            let (wait, rest) = lock::Wait::from_args(&args[1..])?;
+            let specs = parse_engine_option(&rest, "all")?;
+            let _lock = lock(&format!("cargo xtask engine {}", args.join(" ")), wait)?;
+            down(&specs)
+        }
         Some("env") => {
             let specs = parse_engine_option(&args[1..], "26.1")?;
             let [spec] = specs[..] else {
-                return Err("`engine env` takes one engine: 20.10 or 26.1".to_string());
+                return Err("`engine env` takes one engine: 20.10, 26.1 or authz".to_string());
             };
             print!("{}", env_exports(&Layout::new(), spec)?);
             Ok(())
@@ -333,19 +458,21 @@ fn env_exports(layout: &Layout, spec: &EngineSpec) -> Result<String, String> {
     let engine = env
         .engines
         .iter()
-        .find(|e| e.version == spec.version)
+        .chain(env.authz.as_ref().map(|a| &a.engine))
+        .find(|e| e.version == spec.name)
         .ok_or_else(|| {
             format!(
                 "engine {} is not up: run `cargo xtask engine up --engine {}`",
-                spec.version, spec.version
+                spec.name, spec.name
             )
         })?;
     Ok(env.exports(engine))
 }
 
 /// `engine up`: provisions what is missing, starts the registry and the selected engines
-/// (reusing those already up, cleaning up after killed runs), seeds images, writes the env
-/// file and returns what it holds.
+/// (reusing those already up, cleaning up after killed runs; the authz engine's plugin
+/// first), seeds images, writes the env file and returns what it holds. The caller holds the
+/// lock ([`lock`]).
 pub fn up(specs: &[&'static EngineSpec]) -> Result<TestEnv, String> {
     let started = Instant::now();
     let layout = Layout::new();
@@ -365,8 +492,18 @@ pub fn up(specs: &[&'static EngineSpec]) -> Result<TestEnv, String> {
     write_docker_config(&layout, &registry, engine26.as_deref())?;
     let mut running = Vec::new();
     for spec in specs {
-        eprintln!("--> engine {}", spec.version);
-        running.push(daemon::ensure_running(&layout, spec, engine26.as_deref())?);
+        eprintln!("--> engine {}", spec.name);
+        let plugin = if spec.authz {
+            Some(authz::ensure_running(&layout)?.name)
+        } else {
+            None
+        };
+        running.push(daemon::ensure_running(
+            &layout,
+            spec,
+            engine26.as_deref(),
+            plugin.as_deref(),
+        )?);
     }
     eprintln!("--> images");
     for engine in &running {
@@ -384,18 +521,28 @@ pub fn up(specs: &[&'static EngineSpec]) -> Result<TestEnv, String> {
 
 /// Writes the env file for every engine that answers now.
 fn write_env(layout: &Layout, registry: &registry::Registry) -> Result<TestEnv, String> {
+    let entry = |r: daemon::Running| EngineEntry {
+        version: r.spec.name.to_string(),
+        host: format!("unix://{}", r.socket.display()),
+        engine_version: r.engine_version,
+        api_version: r.api_version,
+    };
     let engines = ENGINES
         .iter()
         .filter_map(|spec| daemon::probe(layout, spec))
-        .map(|r| EngineEntry {
-            version: r.spec.version.to_string(),
-            host: format!("unix://{}", r.socket.display()),
-            engine_version: r.engine_version,
-            api_version: r.api_version,
-        })
+        .map(entry)
         .collect();
+    let authz = daemon::probe(layout, &AUTHZ_ENGINE)
+        .zip(authz::running(layout))
+        .map(|(running, plugin)| AuthzEntry {
+            engine: entry(running),
+            plugin: plugin.name,
+            log: plugin.log,
+            rules: plugin.rules,
+        });
     let env = TestEnv {
         engines,
+        authz,
         registry: registry.address(),
         username: registry.username.clone(),
         password: registry.password.clone(),
@@ -439,19 +586,27 @@ fn write_docker_config(
     Ok(())
 }
 
-/// `engine down`: stops the selected engines (and, once none is left, the registry) by pid,
-/// deletes their bridges and removes their state. The cache stays.
+/// `engine down`: stops the selected engines (the authz engine's plugin after its engine;
+/// once no engine is left, the registry) by pid, deletes their bridges and removes their
+/// state. The cache stays. The caller holds the lock ([`lock`]).
 pub fn down(specs: &[&'static EngineSpec]) -> Result<(), String> {
     let layout = Layout::new();
     eprintln!("==> engine down: state in {}", layout.root().display());
     let mut errors = Vec::new();
     for spec in specs {
-        eprintln!("--> engine {}", spec.version);
+        eprintln!("--> engine {}", spec.name);
         if let Err(e) = daemon::stop(&layout, spec) {
             errors.push(e);
         }
+        if spec.authz {
+            if let Err(e) = authz::stop(&layout) {
+                errors.push(e);
+            }
+        }
     }
-    let engines_left = ENGINES.iter().any(|s| daemon::probe(&layout, s).is_some());
+    let engines_left = all_engines()
+        .iter()
+        .any(|s| daemon::probe(&layout, s).is_some());
     if engines_left {
         match registry::running(&layout) {
             Some(registry) => {
@@ -499,6 +654,17 @@ mod tests {
                     api_version: "1.45".into(),
                 },
             ],
+            authz: Some(AuthzEntry {
+                engine: EngineEntry {
+                    version: "authz".into(),
+                    host: "unix:///w/target/devbuild-engines/engine-authz/docker.sock".into(),
+                    engine_version: "26.1.5".into(),
+                    api_version: "1.45".into(),
+                },
+                plugin: "devbuild-authz-1a2b".into(),
+                log: PathBuf::from("/w/target/devbuild-engines/authz-plugin/requests.log"),
+                rules: PathBuf::from("/w/target/devbuild-engines/authz-plugin/rules"),
+            }),
             registry: "127.0.0.1:40000".into(),
             username: "devbuild".into(),
             password: "devbuild-~~~?".into(),
@@ -520,7 +686,20 @@ mod tests {
             text.contains("DEVBUILD_TEST_ENGINES=20.10,26.1\n"),
             "{text}"
         );
+        assert!(
+            text.contains(
+                "DEVBUILD_TEST_AUTHZ_LOG=/w/target/devbuild-engines/authz-plugin/requests.log\n"
+            ),
+            "{text}"
+        );
         assert_eq!(TestEnv::parse(&text).unwrap(), env);
+        let without = TestEnv {
+            authz: None,
+            ..sample()
+        };
+        let text = without.render();
+        assert!(!text.contains("AUTHZ"), "{text}");
+        assert_eq!(TestEnv::parse(&text).unwrap(), without);
     }
 
     #[test]
@@ -536,6 +715,37 @@ export DEVBUILD_TEST_BASE=devbuild-test/busybox:1
 export DEVBUILD_TEST_PRIVATE_IMAGE=127.0.0.1:40000/devbuild-test/private:1
 "
         );
+        let authz = &env.authz.as_ref().unwrap().engine;
+        assert_eq!(
+            env.exports(authz),
+            "export DOCKER_HOST=unix:///w/target/devbuild-engines/engine-authz/docker.sock
+export DOCKER_CONFIG=/w/target/devbuild-engines/docker-config
+export DEVBUILD_TEST_ENGINE_VERSION=26.1.5
+export DEVBUILD_TEST_REGISTRY=127.0.0.1:40000
+export DEVBUILD_TEST_BASE=devbuild-test/busybox:1
+export DEVBUILD_TEST_PRIVATE_IMAGE=127.0.0.1:40000/devbuild-test/private:1
+export DEVBUILD_TEST_AUTHZ_PLUGIN=devbuild-authz-1a2b
+export DEVBUILD_TEST_AUTHZ_LOG=/w/target/devbuild-engines/authz-plugin/requests.log
+export DEVBUILD_TEST_AUTHZ_RULES=/w/target/devbuild-engines/authz-plugin/rules
+"
+        );
+    }
+
+    #[test]
+    fn engine_option_selects_by_name() {
+        let names = |args: &[&str]| -> Vec<&str> {
+            let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+            parse_engine_option(&args, "all")
+                .unwrap()
+                .iter()
+                .map(|s| s.name)
+                .collect()
+        };
+        assert_eq!(names(&[]), ["20.10", "26.1", "authz"]);
+        assert_eq!(names(&["--engine", "authz"]), ["authz"]);
+        assert_eq!(names(&["--engine=26.1"]), ["26.1"]);
+        let bad = parse_engine_option(&["--engine=27".to_string()], "all").unwrap_err();
+        assert!(bad.contains("20.10, 26.1, authz or all"), "{bad}");
     }
 
     #[test]

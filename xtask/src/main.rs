@@ -1,4 +1,5 @@
 //! `cargo xtask`: the project's own automation (CI, test engines, benchmarks, demo).
+mod authz_plugin;
 mod bench;
 mod ci;
 mod demo;
@@ -10,10 +11,14 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  ci                                    fmt check, clippy, engine up, the whole test suite, bench --quick, engine down
-  engine up   [--engine 20.10|26.1|all] private Docker Engines, an authenticated registry, base images
-  engine down [--engine 20.10|26.1|all] stop exactly what `engine up` started and remove its state
-  engine env  [--engine 20.10|26.1]     print `export …` lines pointing a shell at one engine
+  ci [--no-wait|--wait SECONDS]         fmt check, clippy, engine up, the whole test suite, bench --quick, engine down
+  engine up   [--engine 20.10|26.1|authz|all]
+                                        private Docker Engines (one behind an authorization plugin),
+                                        an authenticated registry, base images
+  engine down [--engine 20.10|26.1|authz|all]
+                                        stop exactly what `engine up` started and remove its state
+  engine env  [--engine 20.10|26.1|authz]
+                                        print `export …` lines pointing a shell at one engine
   demo [-- BUILD OPTIONS]               bring up Engine 26.1 if needed and build examples/hello with devbuild
   bench [--quick]                       devbuild vs GNU tar and docker buildx, side by side; the full run writes
                                         target/bench/report.md (--quick: CI's smoke run, small sizes, one pair)";
@@ -25,6 +30,8 @@ fn main() -> ExitCode {
         Some("engine") => engine::run(&args[1..]),
         Some("demo") => demo::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        // Hidden: the authz engine's plugin, run in the background by `engine up`.
+        Some("authz-plugin") => authz_plugin::run(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

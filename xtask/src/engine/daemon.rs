@@ -1,6 +1,10 @@
-//! The engines: one private `dockerd` per version, each with its own data root, exec root,
-//! pid file, unix socket, bridge, daemon config and containerd (dockerd starts its own
-//! managed containerd in the exec root) with its own namespace.
+//! The engines: one private `dockerd` per engine (20.10, 26.1, and 26.1 again behind the
+//! authorization plugin), each with its own data root, exec root, pid file, unix socket,
+//! bridge, daemon config and containerd (dockerd starts its own managed containerd in the
+//! exec root) with its own namespace.
+//!
+//! The authz engine gets `--authorization-plugin=<name>`: dockerd activates the plugin when
+//! it starts (and does not start without it), then asks it about every API request.
 //!
 //! Flags worth knowing: `--config-file` points at an empty file so `/etc/docker/daemon.json`
 //! is never read; `--iptables=false --ip-masq=false --ip-forward=false` leave the host's
@@ -81,7 +85,7 @@ fn check_api(running: Running) -> Result<Running, String> {
     } else {
         Err(format!(
             "engine {} answers as Docker {} (API {}), expected API {}",
-            running.spec.version,
+            running.spec.name,
             running.engine_version,
             running.api_version,
             running.spec.api_version
@@ -89,16 +93,18 @@ fn check_api(running: Running) -> Result<Running, String> {
     }
 }
 
-/// Reuses the engine if it is up; otherwise cleans up after a killed run and starts it.
+/// Reuses the engine if it is up; otherwise cleans up after a killed run and starts it,
+/// behind the authorization plugin `authz_plugin` when one is given (it must be listening).
 pub fn ensure_running(
     layout: &Layout,
     spec: &'static EngineSpec,
     engine26: Option<&Path>,
+    authz_plugin: Option<&str>,
 ) -> Result<Running, String> {
     if let Some(running) = probe(layout, spec) {
         eprintln!(
             "    engine {}: already up on {}",
-            spec.version,
+            spec.name,
             running.socket.display()
         );
         return check_api(running);
@@ -160,6 +166,9 @@ pub fn ensure_running(
         ])
         .env_clear()
         .env("PATH", path);
+    if let Some(plugin) = authz_plugin {
+        command.arg(format!("--authorization-plugin={plugin}"));
+    }
     let log = dir.join("dockerd.log");
     let pid = spawn_detached(&mut command, &log)?;
     let answered = wait_until(Duration::from_secs(90), || {
@@ -168,7 +177,7 @@ pub fn ensure_running(
     if !answered || !process::is_alive(pid) {
         return Err(format!(
             "engine {} (pid {pid}) did not come up; its log ({}):\n{}",
-            spec.version,
+            spec.name,
             log.display(),
             process::log_tail(&log, 25)
         ));
@@ -176,15 +185,18 @@ pub fn ensure_running(
     let running = probe(layout, spec).ok_or_else(|| {
         format!(
             "engine {} answers, but its pid file does not name pid {pid}",
-            spec.version
+            spec.name
         )
     })?;
     eprintln!(
-        "    engine {}: Docker {} (API {}) up on {} (pid {pid}, bridge {bridge})",
-        spec.version,
+        "    engine {}: Docker {} (API {}) up on {} (pid {pid}, bridge {bridge}{})",
+        spec.name,
         running.engine_version,
         running.api_version,
-        socket.display()
+        socket.display(),
+        authz_plugin
+            .map(|p| format!(", authorization plugin {p}"))
+            .unwrap_or_default()
     );
     check_api(running)
 }
@@ -212,7 +224,7 @@ fn clean_stale(layout: &Layout, spec: &EngineSpec) -> Result<(), String> {
 fn stop_processes(layout: &Layout, spec: &EngineSpec) -> Result<(), String> {
     let dir = layout.engine_dir(spec);
     let socket = socket(layout, spec);
-    let what = format!("dockerd {}", spec.version);
+    let what = format!("dockerd {}", spec.name);
     if let Some(pid) = our_pid(&pid_file(layout, spec), &socket.to_string_lossy()) {
         terminate(pid, &what, Duration::from_secs(30))?;
     }
@@ -267,13 +279,14 @@ pub fn stop(layout: &Layout, spec: &EngineSpec) -> Result<(), String> {
     }
 }
 
-/// `dvb<hash of the state dir>-<version digits>`: unique per checkout, at most 15 bytes.
+/// `dvb<hash of the state dir>-<key without _>` (`dvb1a2b-261`, `dvb1a2b-authz`): unique
+/// per checkout, at most 15 bytes.
 fn bridge_name(layout: &Layout, spec: &EngineSpec) -> String {
-    let mut hash: u32 = 0x811c_9dc5;
-    for byte in layout.root().as_os_str().as_encoded_bytes() {
-        hash = (hash ^ u32::from(*byte)).wrapping_mul(0x0100_0193);
-    }
-    format!("dvb{:04x}-{}", hash & 0xffff, spec.key.replace('_', ""))
+    format!(
+        "dvb{:04x}-{}",
+        layout.checkout_hash(),
+        spec.key.replace('_', "")
+    )
 }
 
 /// The engine's bridge, created with an address from a private /24 no route uses yet.
@@ -395,7 +408,7 @@ mod tests {
         let layout = Layout {
             root: PathBuf::from("/a/very/long/checkout/path/target/devbuild-engines"),
         };
-        for spec in &super::super::ENGINES {
+        for spec in super::super::all_engines() {
             let name = bridge_name(&layout, spec);
             assert!(name.len() <= 15, "{name}");
             assert!(name.starts_with("dvb"), "{name}");

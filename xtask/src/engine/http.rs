@@ -1,5 +1,6 @@
 //! Just enough HTTP/1.0 to ask a daemon whether it is up: one request per connection, the
 //! response read to the end. HTTP/1.0 keeps the servers from chunking their answers.
+//! (The authorization plugin's server side is in `crate::authz_plugin`.)
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -7,12 +8,14 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
-/// A response's status code and header lines (name lower-cased); the body is not kept.
+/// A response's status code, header lines (name lower-cased) and body (as text, lossy).
 pub struct Response {
     /// The status code, e.g. 200.
     pub status: u16,
     /// Header names (lower-cased) and values, in order.
     pub headers: Vec<(String, String)>,
+    /// The body, read to the end of the connection.
+    pub body: String,
 }
 
 impl Response {
@@ -34,7 +37,25 @@ pub fn get_unix(socket: &Path, path: &str) -> Result<Response, String> {
         .map_err(|e| format!("cannot connect to {}: {e}", socket.display()))?;
     stream.set_read_timeout(Some(TIMEOUT)).ok();
     stream.set_write_timeout(Some(TIMEOUT)).ok();
-    exchange(&mut stream, "docker", path, &[])
+    exchange(&mut stream, "GET", "docker", path, &[])
+}
+
+/// `POST path` with an empty JSON body on the unix socket at `socket` (a plugin's RPC).
+pub fn post_unix(socket: &Path, path: &str) -> Result<Response, String> {
+    let mut stream = UnixStream::connect(socket)
+        .map_err(|e| format!("cannot connect to {}: {e}", socket.display()))?;
+    stream.set_read_timeout(Some(TIMEOUT)).ok();
+    stream.set_write_timeout(Some(TIMEOUT)).ok();
+    exchange(
+        &mut stream,
+        "POST",
+        "plugin",
+        path,
+        &[
+            ("Content-Type", "application/json"),
+            ("Content-Length", "0"),
+        ],
+    )
 }
 
 /// `GET path` on the HTTP server at `addr` (`host:port`), with extra header lines.
@@ -43,39 +64,45 @@ pub fn get_tcp(addr: &str, path: &str, headers: &[(&str, &str)]) -> Result<Respo
         TcpStream::connect(addr).map_err(|e| format!("cannot connect to {addr}: {e}"))?;
     stream.set_read_timeout(Some(TIMEOUT)).ok();
     stream.set_write_timeout(Some(TIMEOUT)).ok();
-    exchange(&mut stream, addr, path, headers)
+    exchange(&mut stream, "GET", addr, path, headers)
 }
 
 fn exchange(
     stream: &mut (impl Read + Write),
+    method: &str,
     host: &str,
     path: &str,
     headers: &[(&str, &str)],
 ) -> Result<Response, String> {
-    let mut request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n");
+    let mut request = format!("{method} {path} HTTP/1.0\r\nHost: {host}\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\n");
     stream
         .write_all(request.as_bytes())
-        .map_err(|e| format!("GET {path}: {e}"))?;
+        .map_err(|e| format!("{method} {path}: {e}"))?;
     let mut raw = Vec::new();
     stream
         .read_to_end(&mut raw)
-        .map_err(|e| format!("GET {path}: {e}"))?;
-    parse(&String::from_utf8_lossy(&raw)).ok_or_else(|| format!("GET {path}: malformed response"))
+        .map_err(|e| format!("{method} {path}: {e}"))?;
+    parse(&String::from_utf8_lossy(&raw))
+        .ok_or_else(|| format!("{method} {path}: malformed response"))
 }
 
 fn parse(raw: &str) -> Option<Response> {
-    let (head, _body) = raw.split_once("\r\n\r\n")?;
+    let (head, body) = raw.split_once("\r\n\r\n")?;
     let mut lines = head.split("\r\n");
     let status = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
     let headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
-    Some(Response { status, headers })
+    Some(Response {
+        status,
+        headers,
+        body: body.to_string(),
+    })
 }
 
 /// Standard base64 (RFC 4648 §4, with padding).

@@ -1,6 +1,11 @@
 //! The registry: Debian's `docker-registry` on a free 127.0.0.1 port, plain HTTP, with
 //! htpasswd (bcrypt) authentication and storage under the state directory.
 //!
+//! The port is kept in `registry/port`. A registry that has died is restarted on that same
+//! port when it is free, with its data, so the env file (and the tests reading it) keep its
+//! address; only when another process has taken the port does it move, saying so. `down`
+//! removes the state, port included.
+//!
 //! The password is chosen so that the standard base64 of the `X-Registry-Auth` JSON
 //! contains both `+` and `/`: standard and URL-safe base64 then differ, and a client that
 //! sends the wrong one has its credentials dropped by the engine. The JSON the harness
@@ -103,11 +108,7 @@ pub fn running(layout: &Layout) -> Option<Registry> {
     let dir = layout.registry_dir();
     let config = config_path(layout);
     our_pid(&dir.join("registry.pid"), &config.to_string_lossy())?;
-    let port: u16 = fs::read_to_string(dir.join("port"))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
+    let port = saved_port(layout)?;
     let address = format!("127.0.0.1:{port}");
     let registry = Registry {
         port,
@@ -119,28 +120,94 @@ pub fn running(layout: &Layout) -> Option<Registry> {
     .then_some(registry)
 }
 
-/// Reuses the running registry, or starts a new one on a free port.
+/// Where the next registry listens, given the port the previous one used.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PortChoice {
+    /// The previous port, free again: the env file keeps its address.
+    Reuse(u16),
+    /// The previous port is taken by another process: a new one must be found.
+    Taken(u16),
+    /// No previous port (a first `up`, or one after `down`).
+    Fresh,
+}
+
+/// Decides whether the registry can keep `saved` (the port in `registry/port`), asking
+/// `is_free` about it.
+pub fn choose_port(saved: Option<u16>, is_free: impl Fn(u16) -> bool) -> PortChoice {
+    match saved {
+        Some(port) if is_free(port) => PortChoice::Reuse(port),
+        Some(port) => PortChoice::Taken(port),
+        None => PortChoice::Fresh,
+    }
+}
+
+/// Whether nothing listens on `127.0.0.1:port` (we can bind it ourselves).
+fn port_is_free(port: u16) -> bool {
+    TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
+/// A port the kernel says is free now.
+fn free_port() -> Result<u16, String> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("cannot find a free port on 127.0.0.1: {e}"))
+}
+
+/// The port the registry last used, from `registry/port`.
+fn saved_port(layout: &Layout) -> Option<u16> {
+    fs::read_to_string(layout.registry_dir().join("port"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Reuses the running registry, or (re)starts it: on the port it had before when that port
+/// is free (so the env file, and the tests reading it, keep its address), else on a new one.
 pub fn ensure_running(layout: &Layout) -> Result<Registry, String> {
     if let Some(registry) = running(layout) {
         eprintln!("    registry: already up on {}", registry.address());
         return Ok(registry);
     }
-    stop(layout)?;
+    let port_file = layout.registry_dir().join("port");
+    let saved = saved_port(layout);
+    // A registry of ours that is alive but does not answer is stopped; its state stays.
+    stop_process(layout)?;
     let dir = layout.registry_dir();
     fs::create_dir_all(dir.join("data"))
         .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut port = match choose_port(saved, port_is_free) {
+        PortChoice::Reuse(port) => {
+            eprintln!(
+                "    registry: restarting on its previous port {port} (from {})",
+                port_file.display()
+            );
+            port
+        }
+        PortChoice::Taken(port) => {
+            let new = free_port()?;
+            eprintln!(
+                "    registry: its previous port {port} (from {}) is taken by another process; \
+                 moving to port {new}: the env file changes, tests that read the old one \
+                 lose the registry",
+                port_file.display()
+            );
+            new
+        }
+        PortChoice::Fresh => free_port()?,
+    };
     let mut last_error = String::new();
     // A free port can be taken by someone else before the registry binds it: retry.
     for _ in 0..3 {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("cannot find a free port: {e}"))?
-            .port();
         match start(layout, &dir, port) {
             Ok(registry) => return Ok(registry),
             Err(e) => {
                 last_error = e;
-                stop(layout)?;
+                stop_process(layout)?;
+                let new = free_port()?;
+                eprintln!("    registry: port {port} failed; trying port {new}");
+                port = new;
             }
         }
     }
@@ -204,13 +271,21 @@ fn start(layout: &Layout, dir: &Path, port: u16) -> Result<Registry, String> {
     Ok(registry)
 }
 
-/// Stops the registry `up` started, if it runs, and removes its state.
-pub fn stop(layout: &Layout) -> Result<(), String> {
+/// Stops the registry process `up` started, if it runs; its state (data, port) stays.
+fn stop_process(layout: &Layout) -> Result<(), String> {
     let dir = layout.registry_dir();
     let config = config_path(layout);
     if let Some(pid) = our_pid(&dir.join("registry.pid"), &config.to_string_lossy()) {
         terminate(pid, "registry", Duration::from_secs(10))?;
     }
+    Ok(())
+}
+
+/// `engine down`: stops the registry `up` started, if it runs, and removes its state (the
+/// next `up` picks a new port).
+pub fn stop(layout: &Layout) -> Result<(), String> {
+    stop_process(layout)?;
+    let dir = layout.registry_dir();
     match fs::remove_dir_all(&dir) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -235,6 +310,29 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_previous_port_is_kept_when_free_and_replaced_when_taken() {
+        assert_eq!(choose_port(Some(40000), |_| true), PortChoice::Reuse(40000));
+        assert_eq!(
+            choose_port(Some(40000), |_| false),
+            PortChoice::Taken(40000)
+        );
+        assert_eq!(choose_port(None, |_| true), PortChoice::Fresh);
+
+        // Against the real kernel: a port someone listens on is taken, and free once closed.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        assert_eq!(
+            choose_port(Some(port), port_is_free),
+            PortChoice::Taken(port)
+        );
+        drop(listener);
+        assert_eq!(
+            choose_port(Some(port), port_is_free),
+            PortChoice::Reuse(port)
+        );
     }
 
     #[test]

@@ -34,7 +34,7 @@ fn has_image(layout: &Layout, engine: &Running, image: &str) -> bool {
 
 /// Imports the base image into `engine` unless it is there.
 pub fn base_image(layout: &Layout, engine: &Running) -> Result<(), String> {
-    let version = engine.spec.version;
+    let version = engine.spec.name;
     if has_image(layout, engine, BASE_IMAGE) {
         eprintln!("    engine {version}: {BASE_IMAGE} present");
         return Ok(());
@@ -128,7 +128,7 @@ pub fn private_image(
         output(docker(layout, engine).args(["push", &image]), "docker push")?;
         eprintln!(
             "    registry: pushed {image} from engine {}",
-            engine.spec.version
+            engine.spec.name
         );
     }
     for engine in engines {
@@ -136,7 +136,7 @@ pub fn private_image(
             output(docker(layout, engine).args(["rmi", &image]), "docker rmi")?;
             eprintln!(
                 "    engine {}: removed {image} from the local store",
-                engine.spec.version
+                engine.spec.name
             );
         }
     }
