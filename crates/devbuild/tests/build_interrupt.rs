@@ -1,5 +1,6 @@
 //! Docker-backed: Ctrl-C (SIGINT) during a long `RUN` cancels the build on the engine
-//! (the `RUN` process exits) and `devbuild build` exits 130.
+//! (the `RUN` process exits), `devbuild build` exits 130, and its JSON events end with one
+//! `failed` event.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -49,13 +50,17 @@ engine_test! {
         assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
-            for _ in lines {}
-            let _ = tx.send(child.wait_with_output());
+            let rest: Vec<String> = lines.map_while(Result::ok).collect();
+            let _ = tx.send((rest, child.wait_with_output()));
         });
-        let output = rx
+        let (rest, output) = rx
             .recv_timeout(Duration::from_secs(60))
-            .expect("devbuild exits after SIGINT")
-            .unwrap();
+            .expect("devbuild exits after SIGINT");
+        let output = output.unwrap();
+        let last: serde_json::Value =
+            serde_json::from_str(rest.last().expect("events after the marker")).unwrap();
+        assert_eq!(last["event"], "failed", "{rest:#?}");
+        assert!(last["message"].as_str().unwrap().contains("interrupted"), "{last}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(130), "{stderr}");
         assert!(stderr.contains("interrupted"), "{stderr}");
