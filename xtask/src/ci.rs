@@ -1,7 +1,7 @@
 //! `cargo xtask ci`: what CI runs — formatting, lints, the private test engines
 //! (`engine up`), the whole test suite (the docker-backed tests against both engines), the
-//! bench's smoke run (`bench --quick`), and `engine down`, which always runs: after a
-//! failure and after Ctrl-C too.
+//! fuzz targets for 60 s each (`fuzz --seconds 60`), the bench's smoke run (`bench --quick`),
+//! and `engine down`, which always runs: after a failure and after Ctrl-C too.
 
 use crate::bench;
 use crate::engine::{self, Layout, ENGINES};
@@ -80,6 +80,10 @@ pub fn run(_args: &[String]) -> Result<(), String> {
         .and_then(|env| {
             interrupt::check()?;
             tests()?;
+            interrupt::check()?;
+            // Every fuzz target for a bounded time: a crash found is a failing run.
+            crate::fuzz::fuzz_all(crate::fuzz::DEFAULT_SECONDS)
+                .map_err(|e| format!("fuzz failed: {e}"))?;
             interrupt::check()?;
             // The bench's smoke run, while the engines are still up.
             bench::quick(&env).map_err(|e| format!("bench --quick failed: {e}"))
