@@ -1,9 +1,10 @@
 //! `cargo xtask ci`: what CI runs — formatting, lints, the private test engines
 //! (`engine up`), the whole test suite (the docker-backed tests against both engines), the
-//! bench's smoke run (`bench --quick`), and `engine down`, which always runs: after a
-//! failure and after Ctrl-C too. The engines directory's lock is held from `engine up` to
-//! `engine down`, so a second `ci` (or `engine up`/`down`) waits for this one instead of
-//! taking its engines down under its tests.
+//! fuzz targets for 60 s each (`fuzz --seconds 60`), the bench's smoke run (`bench --quick`),
+//! and `engine down`, which always runs: after a failure and after Ctrl-C too. The engines
+//! directory's lock is held from `engine up` to `engine down`, so a second `ci` (or
+//! `engine up`/`down`) waits for this one instead of taking its engines down under its
+//! tests.
 
 use crate::bench;
 use crate::engine::{self, Layout};
@@ -85,6 +86,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .and_then(|env| {
             interrupt::check()?;
             tests()?;
+            interrupt::check()?;
+            // Every fuzz target for a bounded time: a crash found is a failing run.
+            crate::fuzz::fuzz_all(crate::fuzz::DEFAULT_SECONDS)
+                .map_err(|e| format!("fuzz failed: {e}"))?;
             interrupt::check()?;
             // The bench's smoke run, while the engines are still up.
             bench::quick(&env).map_err(|e| format!("bench --quick failed: {e}"))
