@@ -103,6 +103,12 @@ pub struct IgnoreRules {
     /// The `/`-separated components of each pattern that is not an exception, for
     /// [`IgnoreRules::may_match_below`].
     pattern_parts: Vec<Vec<String>>,
+    /// fsutil's `onlyPrefixIncludes`: every pattern that is not an exception, without a
+    /// trailing `/*` or `/**`, is free of glob characters.
+    only_prefix_patterns: bool,
+    /// For each pattern that is not an exception: the pattern without its trailing glob,
+    /// plus `/`.
+    pattern_prefixes: Vec<String>,
 }
 
 impl Default for IgnoreRules {
@@ -113,6 +119,8 @@ impl Default for IgnoreRules {
             only_prefix_exceptions: true,
             exception_prefixes: Vec::new(),
             pattern_parts: Vec::new(),
+            only_prefix_patterns: true,
+            pattern_prefixes: Vec::new(),
         }
     }
 }
@@ -232,6 +240,11 @@ impl IgnoreRules {
                 }
                 rules.exception_prefixes.push(format!("{prefix}/"));
             } else {
+                let prefix = without_trailing_glob(&rule.pattern);
+                if prefix.contains(['*', '[', ']', '?', '^', '\\']) {
+                    rules.only_prefix_patterns = false;
+                }
+                rules.pattern_prefixes.push(format!("{prefix}/"));
                 rules
                     .pattern_parts
                     .push(rule.pattern.split('/').map(str::to_owned).collect());
@@ -311,14 +324,15 @@ impl IgnoreRules {
     /// Exact for patterns whose components hold only plain characters, `*` and `?` (which
     /// never match `/`): `dir`'s components must match the pattern's first ones, and the
     /// pattern must have more. Any other pattern (`**`, classes, escapes, Go regexp
-    /// characters) may match anything from its first such component on.
+    /// characters such as an alternation `|` or a repeat `{n}`, which reach across
+    /// components) may match anything.
     pub fn may_match_below(&self, dir: &str) -> bool {
         let dirs: Vec<&str> = dir.split('/').filter(|d| !d.is_empty()).collect();
         self.pattern_parts.iter().any(|parts| {
+            if !parts.iter().all(|part| is_plain_glob(part)) {
+                return true;
+            }
             for (i, part) in parts.iter().enumerate() {
-                if !is_plain_glob(part) {
-                    return true;
-                }
                 let Some(name) = dirs.get(i) else {
                     return true;
                 };
@@ -329,6 +343,30 @@ impl IgnoreRules {
             // The pattern matches `dir` or an ancestor, so everything below.
             true
         })
+    }
+
+    /// fsutil's `onlyPrefixIncludes`: no pattern (but a trailing `/*` or `/**`) has a glob
+    /// character, so fsutil skips any directory not on the way to a pattern's literal
+    /// prefix; otherwise it walks every directory.
+    pub fn only_prefix_patterns(&self) -> bool {
+        self.only_prefix_patterns
+    }
+
+    /// Whether a walk with these include patterns skips the unmatched directory `dir`
+    /// unread, as BuildKit's file sync would not send anything below it: with only literal
+    /// prefixes, fsutil's own rule (no pattern's prefix lies inside `dir`), which it
+    /// applies even where a Go regexp character would let a pattern match below; otherwise,
+    /// when [`may_match_below`](Self::may_match_below) rules out any match below.
+    pub fn skips_unmatched_dir(&self, dir: &str) -> bool {
+        if self.only_prefix_patterns {
+            let dir_slash = format!("{dir}/");
+            !self
+                .pattern_prefixes
+                .iter()
+                .any(|p| p.starts_with(&dir_slash))
+        } else {
+            !self.may_match_below(dir)
+        }
     }
 
     /// Decides one path from scratch (walking its parents as the walker would, including
@@ -453,7 +491,7 @@ impl<'r> WalkFilter<'r> {
             let (decision, matched) = includes.decide(path, parent);
             // For includes, "excluded" means "matched": the same matcher, read the other way.
             if !decision.excluded {
-                if is_dir && !includes.may_match_below(path) {
+                if is_dir && includes.skips_unmatched_dir(path) {
                     return Visit::SkipDir(Left::NotUsed);
                 }
                 left = Some(Left::NotUsed);
