@@ -348,6 +348,15 @@ impl TestEnv {
     }
 }
 
+/// Removes a state directory and everything in it; one that is already gone is no error.
+pub fn remove_state_dir(dir: &std::path::Path) -> Result<(), String> {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(format!("cannot remove {}: {e}", dir.display())),
+    }
+}
+
 /// Quotes `value` for a POSIX shell, only when it holds anything but safe characters.
 pub fn shell_quote(value: &str) -> String {
     let safe = |c: char| c.is_ascii_alphanumeric() || "_-./:,@%+=".contains(c);

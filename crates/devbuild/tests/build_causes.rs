@@ -13,9 +13,12 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
-use devbuild_tests::{base64_standard, engine_test, Engine as TestEngine, TestEnv};
+use devbuild_tests::{base64_standard, engine_test, Engine as TestEngine};
+
+mod common;
+use common::devbuild_on;
 
 /// `devbuild build ARGS` in `dir` against `engine`, with `docker_config` as DOCKER_CONFIG
 /// (the harness's when `None`) and `stdin` on standard input.
@@ -26,14 +29,14 @@ fn build(
     args: &[&str],
     stdin: Option<&[u8]>,
 ) -> Output {
-    let env = TestEnv::load().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_devbuild"))
+    let mut command = devbuild_on(engine);
+    if let Some(config) = docker_config {
+        command.env("DOCKER_CONFIG", config);
+    }
+    let mut child = command
         .arg("build")
         .args(args)
         .current_dir(dir)
-        .env_remove("DOCKER_CONTEXT")
-        .env("DOCKER_HOST", format!("unix://{}", engine.socket.display()))
-        .env("DOCKER_CONFIG", docker_config.unwrap_or(&env.docker_config))
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
@@ -167,11 +170,9 @@ engine_test! {
         // JSON, each line timed as it arrives.
         let image = slow_copy(&mut guard);
         let dir = context_on(&image);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_devbuild"))
+        let mut child = devbuild_on(test)
             .args(["build", "--progress=json", "."])
             .current_dir(dir.path())
-            .env_remove("DOCKER_CONTEXT")
-            .env("DOCKER_HOST", format!("unix://{}", test.socket.display()))
             .env("DOCKER_CONFIG", config.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -283,13 +284,9 @@ engine_test! {
             format!("FROM {}\nRUN sleep 120\n", test.base_image),
         )
         .unwrap();
-        let env = TestEnv::load().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_devbuild"))
+        let mut child = devbuild_on(test)
             .args(["build", "--no-cache", "--progress=json", "."])
             .current_dir(dir.path())
-            .env_remove("DOCKER_CONTEXT")
-            .env("DOCKER_HOST", format!("unix://{}", test.socket.display()))
-            .env("DOCKER_CONFIG", &env.docker_config)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

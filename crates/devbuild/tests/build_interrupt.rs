@@ -3,12 +3,15 @@
 //! `failed` event.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use devbuild_tests::engine_test;
 use devbuild_tests::process::{process_with, ProcessExit};
-use devbuild_tests::{engine_test, TestEnv};
+
+mod common;
+use common::devbuild_on;
 
 engine_test! {
     /// SIGINT while a `RUN` sleeps for a day: the process on the engine exits, and so does
@@ -21,12 +24,8 @@ engine_test! {
             format!("FROM {}\nRUN echo {marker} && sleep 86400 && echo not-reached\n", test.base_image),
         )
         .unwrap();
-        let env = TestEnv::load().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_devbuild"))
+        let mut child = devbuild_on(test)
             .args(["build", "--no-cache", "--progress=json", dir.path().to_str().unwrap()])
-            .env_remove("DOCKER_CONTEXT")
-            .env("DOCKER_HOST", format!("unix://{}", test.socket.display()))
-            .env("DOCKER_CONFIG", &env.docker_config)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -167,11 +167,7 @@ pub fn stop(layout: &Layout) -> Result<(), String> {
             .map_err(|e| format!("cannot remove {}: {e}", plugin.socket.display()))?;
     }
     let dir = layout.authz_dir();
-    match fs::remove_dir_all(&dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(format!("cannot remove {}: {e}", dir.display())),
-    }
+    crate::engine::remove_state_dir(&dir)
 }
 
 #[cfg(test)]

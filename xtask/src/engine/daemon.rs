@@ -272,11 +272,7 @@ pub fn stop(layout: &Layout, spec: &EngineSpec) -> Result<(), String> {
             "ip link del",
         )?;
     }
-    match fs::remove_dir_all(&dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(format!("cannot remove {}: {e}", dir.display())),
-    }
+    crate::engine::remove_state_dir(&dir)
 }
 
 /// `dvb<hash of the state dir>-<key without _>` (`dvb1a2b-261`, `dvb1a2b-authz`): unique

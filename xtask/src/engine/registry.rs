@@ -286,11 +286,7 @@ fn stop_process(layout: &Layout) -> Result<(), String> {
 pub fn stop(layout: &Layout) -> Result<(), String> {
     stop_process(layout)?;
     let dir = layout.registry_dir();
-    match fs::remove_dir_all(&dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(format!("cannot remove {}: {e}", dir.display())),
-    }
+    crate::engine::remove_state_dir(&dir)
 }
 
 #[cfg(test)]
