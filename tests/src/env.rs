@@ -50,6 +50,20 @@ pub struct AuthzEntry {
     pub rules: PathBuf,
 }
 
+/// The remote build contexts the harness serves on 127.0.0.1 (`DEVBUILD_TEST_GIT_URL`,
+/// `DEVBUILD_TEST_HTTP_URL`, `DEVBUILD_TEST_TARBALL_URL`; see `xtask/src/engine/remote.rs`
+/// for what they hold).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RemoteEntry {
+    /// The git repository, `git://127.0.0.1:<port>/context.git`: `master` and the tag `v1`.
+    pub git_url: String,
+    /// The HTTP server, `http://127.0.0.1:<port>`: `context.tar.gz`, `context.tar`,
+    /// `Dockerfile`, and `/redirect/<path>` (a `302` to `/<path>`).
+    pub http_url: String,
+    /// The gzip-compressed tarball, `<http_url>/context.tar.gz`.
+    pub tarball_url: String,
+}
+
 /// Everything in the env file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TestEnv {
@@ -65,6 +79,8 @@ pub struct TestEnv {
     pub base_image: String,
     /// The private image, only in the registry.
     pub private_image: String,
+    /// The remote build contexts, when their servers were up.
+    pub remote: Option<RemoteEntry>,
 }
 
 fn unquote(value: &str) -> String {
@@ -125,9 +141,18 @@ impl TestEnv {
                 })
             }
         };
+        let remote = match vars.contains_key("DEVBUILD_TEST_GIT_URL") {
+            false => None,
+            true => Some(RemoteEntry {
+                git_url: get("DEVBUILD_TEST_GIT_URL")?,
+                http_url: get("DEVBUILD_TEST_HTTP_URL")?,
+                tarball_url: get("DEVBUILD_TEST_TARBALL_URL")?,
+            }),
+        };
         Ok(TestEnv {
             engines,
             authz,
+            remote,
             registry: Registry {
                 address: get("DEVBUILD_TEST_REGISTRY")?,
                 username: get("DEVBUILD_TEST_REGISTRY_USERNAME")?,
@@ -150,6 +175,26 @@ impl TestEnv {
         })
         .as_ref()
         .map_err(Clone::clone)
+    }
+
+    /// The remote build contexts, or `None` after one loud `SKIPPED` line when the env file
+    /// has none (a panic under CI, like a missing engine).
+    pub fn remote_or_skip() -> Option<&'static RemoteEntry> {
+        let why = match TestEnv::load() {
+            Ok(env) => match &env.remote {
+                Some(remote) => return Some(remote),
+                None => format!("{} has no DEVBUILD_TEST_GIT_URL", env_file_path().display()),
+            },
+            Err(e) => e,
+        };
+        let message =
+            format!("no remote build contexts: {why}; run `cargo xtask engine up` to get them");
+        if must_not_skip() {
+            panic!("{message} (docker-backed tests never skip in CI)");
+        }
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "SKIPPED ({message})");
+        None
     }
 }
 
@@ -185,6 +230,26 @@ DEVBUILD_TEST_PRIVATE_IMAGE=127.0.0.1:40000/devbuild-test/private:1
         assert_eq!(env.registry.password, "devbuild-~~~?");
         assert_eq!(env.private_image, "127.0.0.1:40000/devbuild-test/private:1");
         assert_eq!(env.authz, None);
+        assert_eq!(env.remote, None);
+    }
+
+    #[test]
+    fn parses_the_remote_contexts_when_they_are_up() {
+        let text = format!(
+            "{SAMPLE}DEVBUILD_TEST_GIT_URL=git://127.0.0.1:40001/context.git
+DEVBUILD_TEST_HTTP_URL=http://127.0.0.1:40002
+DEVBUILD_TEST_TARBALL_URL=http://127.0.0.1:40002/context.tar.gz
+"
+        );
+        let remote = TestEnv::parse(&text).unwrap().remote.unwrap();
+        assert_eq!(remote.git_url, "git://127.0.0.1:40001/context.git");
+        assert_eq!(remote.http_url, "http://127.0.0.1:40002");
+        assert_eq!(remote.tarball_url, "http://127.0.0.1:40002/context.tar.gz");
+        let partial = text.replace("DEVBUILD_TEST_HTTP_URL=http://127.0.0.1:40002\n", "");
+        assert_eq!(
+            TestEnv::parse(&partial).unwrap_err(),
+            "the env file has no DEVBUILD_TEST_HTTP_URL"
+        );
     }
 
     #[test]

@@ -29,6 +29,9 @@
 //! A third engine runs behind the harness's authorization plugin; tests reach it with
 //! [`run_on_authz`] (skipping or failing like [`run_on`]), read the plugin's request log and
 //! make it deny requests through [`AuthzEngine`].
+//!
+//! The harness also serves remote build contexts on 127.0.0.1 (a git repository and a
+//! tarball, [`RemoteEntry`]); tests get them from [`TestEnv::remote_or_skip`].
 
 #![deny(missing_docs)]
 
@@ -49,7 +52,7 @@ pub mod tar;
 pub use authz::{run_on_authz, Access as AuthzAccess, AuthzEngine, LoggedRequest};
 pub use base64::{base64_standard, base64_url_safe};
 pub use engine::{Engine, ImageGuard, StreamOutcome};
-pub use env::{env_file_path, must_not_skip, AuthzEntry, EngineEntry, TestEnv};
+pub use env::{env_file_path, must_not_skip, AuthzEntry, EngineEntry, RemoteEntry, TestEnv};
 pub use image_fs::{FsNode, ImageFs, NodeKind};
 pub use proxy::UnixProxy;
 pub use registry::Registry;

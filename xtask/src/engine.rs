@@ -16,6 +16,8 @@
 //!   engine-authz/           Engine 26.1 again, started with --authorization-plugin
 //!   authz-plugin/           plugin.pid plugin.log requests.log rules (socket: /run/docker/plugins/)
 //!   registry/               config.yml htpasswd data/ registry.pid registry.log port
+//!   remote/                 git/context.git www/ git-daemon.{pid,log} git-port http.{pid,log} http-port
+//!                           (remote build contexts: `git daemon` and `cargo xtask http-serve`)
 //!   docker-config/          config.json (registry credentials), cli-plugins/docker-buildx
 //!   env                     the env file (see `TestEnv`)
 //! ```
@@ -30,6 +32,7 @@ pub mod lock;
 pub(crate) mod process;
 mod provision;
 mod registry;
+mod remote;
 mod seed;
 
 use std::fs;
@@ -149,6 +152,11 @@ impl Layout {
         self.root.join("registry")
     }
 
+    /// The remote contexts' state directory (the git repository, the HTTP server's files).
+    pub fn remote_dir(&self) -> PathBuf {
+        self.root.join("remote")
+    }
+
     /// The `DOCKER_CONFIG` directory.
     pub fn docker_config(&self) -> PathBuf {
         self.root.join("docker-config")
@@ -171,7 +179,10 @@ impl Layout {
 /// `DEVBUILD_TEST_AUTHZ_{HOST,VERSION,API_VERSION}` (the engine),
 /// `DEVBUILD_TEST_AUTHZ_PLUGIN` (the plugin's name, as in the engine's denials),
 /// `DEVBUILD_TEST_AUTHZ_LOG` (one `METHOD URI` line per request) and
-/// `DEVBUILD_TEST_AUTHZ_RULES` (the rules file tests append `deny …` lines to).
+/// `DEVBUILD_TEST_AUTHZ_RULES` (the rules file tests append `deny …` lines to); when the
+/// remote contexts' servers are up, `DEVBUILD_TEST_GIT_URL` (`git://127.0.0.1:<port>/context.git`),
+/// `DEVBUILD_TEST_HTTP_URL` (`http://127.0.0.1:<port>`) and `DEVBUILD_TEST_TARBALL_URL`
+/// (`<http url>/context.tar.gz`).
 #[derive(Debug, PartialEq)]
 pub struct TestEnv {
     /// The engines that are up (not the authz engine, which no test matrix runs on).
@@ -190,6 +201,19 @@ pub struct TestEnv {
     pub base: String,
     /// The private image, only in the registry.
     pub private_image: String,
+    /// The remote build contexts' servers, when they are up.
+    pub remote: Option<RemoteEntry>,
+}
+
+/// The remote build contexts in the env file.
+#[derive(Debug, PartialEq)]
+pub struct RemoteEntry {
+    /// The git repository, `git://127.0.0.1:<port>/context.git`.
+    pub git_url: String,
+    /// The HTTP server, `http://127.0.0.1:<port>`.
+    pub http_url: String,
+    /// Its gzip-compressed tarball, `<http_url>/context.tar.gz`.
+    pub tarball_url: String,
 }
 
 /// One running engine in the env file.
@@ -256,6 +280,11 @@ impl TestEnv {
             line("DEVBUILD_TEST_AUTHZ_LOG", &authz.log.to_string_lossy());
             line("DEVBUILD_TEST_AUTHZ_RULES", &authz.rules.to_string_lossy());
         }
+        if let Some(remote) = &self.remote {
+            line("DEVBUILD_TEST_GIT_URL", &remote.git_url);
+            line("DEVBUILD_TEST_HTTP_URL", &remote.http_url);
+            line("DEVBUILD_TEST_TARBALL_URL", &remote.tarball_url);
+        }
         out
     }
 
@@ -299,9 +328,18 @@ impl TestEnv {
                 rules: PathBuf::from(get("DEVBUILD_TEST_AUTHZ_RULES")?),
             }),
         };
+        let remote = match vars.contains_key("DEVBUILD_TEST_GIT_URL") {
+            false => None,
+            true => Some(RemoteEntry {
+                git_url: get("DEVBUILD_TEST_GIT_URL")?,
+                http_url: get("DEVBUILD_TEST_HTTP_URL")?,
+                tarball_url: get("DEVBUILD_TEST_TARBALL_URL")?,
+            }),
+        };
         Ok(TestEnv {
             engines,
             authz,
+            remote,
             registry: get("DEVBUILD_TEST_REGISTRY")?,
             username: get("DEVBUILD_TEST_REGISTRY_USERNAME")?,
             password: get("DEVBUILD_TEST_REGISTRY_PASSWORD")?,
@@ -328,6 +366,12 @@ impl TestEnv {
             ("DEVBUILD_TEST_BASE", self.base.clone()),
             ("DEVBUILD_TEST_PRIVATE_IMAGE", self.private_image.clone()),
         ];
+        if let Some(remote) = &self.remote {
+            pairs.extend([
+                ("DEVBUILD_TEST_GIT_URL", remote.git_url.clone()),
+                ("DEVBUILD_TEST_TARBALL_URL", remote.tarball_url.clone()),
+            ]);
+        }
         if let Some(authz) = self.authz.as_ref().filter(|a| a.engine == *engine) {
             pairs.extend([
                 ("DEVBUILD_TEST_AUTHZ_PLUGIN", authz.plugin.clone()),
@@ -498,6 +542,8 @@ pub fn up(specs: &[&'static EngineSpec]) -> Result<TestEnv, String> {
     };
     eprintln!("--> registry");
     let registry = registry::ensure_running(&layout)?;
+    eprintln!("--> remote contexts");
+    remote::ensure_running(&layout)?;
     write_docker_config(&layout, &registry, engine26.as_deref())?;
     let mut running = Vec::new();
     for spec in specs {
@@ -558,6 +604,11 @@ fn write_env(layout: &Layout, registry: &registry::Registry) -> Result<TestEnv, 
         docker_config: layout.docker_config(),
         base: BASE_IMAGE.to_string(),
         private_image: format!("{}/{PRIVATE_REPOSITORY}:{PRIVATE_TAG}", registry.address()),
+        remote: remote::running(layout).map(|r| RemoteEntry {
+            tarball_url: r.tarball_url(),
+            git_url: r.git_url,
+            http_url: r.http_url,
+        }),
     };
     let path = layout.env_file();
     fs::write(&path, env.render()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -632,6 +683,10 @@ pub fn down(specs: &[&'static EngineSpec]) -> Result<(), String> {
         if let Err(e) = registry::stop(&layout) {
             errors.push(e);
         }
+        eprintln!("--> remote contexts");
+        if let Err(e) = remote::stop(&layout) {
+            errors.push(e);
+        }
         let _ = fs::remove_file(layout.env_file());
         let _ = fs::remove_dir_all(layout.docker_config());
     }
@@ -680,6 +735,11 @@ mod tests {
             docker_config: PathBuf::from("/w/target/devbuild-engines/docker-config"),
             base: BASE_IMAGE.into(),
             private_image: "127.0.0.1:40000/devbuild-test/private:1".into(),
+            remote: Some(RemoteEntry {
+                git_url: "git://127.0.0.1:40001/context.git".into(),
+                http_url: "http://127.0.0.1:40002".into(),
+                tarball_url: "http://127.0.0.1:40002/context.tar.gz".into(),
+            }),
         }
     }
 
@@ -702,12 +762,18 @@ mod tests {
             "{text}"
         );
         assert_eq!(TestEnv::parse(&text).unwrap(), env);
+        assert!(
+            text.contains("DEVBUILD_TEST_GIT_URL=git://127.0.0.1:40001/context.git\n"),
+            "{text}"
+        );
         let without = TestEnv {
             authz: None,
+            remote: None,
             ..sample()
         };
         let text = without.render();
         assert!(!text.contains("AUTHZ"), "{text}");
+        assert!(!text.contains("_URL"), "{text}");
         assert_eq!(TestEnv::parse(&text).unwrap(), without);
     }
 
@@ -722,6 +788,8 @@ export DEVBUILD_TEST_ENGINE_VERSION=26.1.5
 export DEVBUILD_TEST_REGISTRY=127.0.0.1:40000
 export DEVBUILD_TEST_BASE=devbuild-test/busybox:1
 export DEVBUILD_TEST_PRIVATE_IMAGE=127.0.0.1:40000/devbuild-test/private:1
+export DEVBUILD_TEST_GIT_URL=git://127.0.0.1:40001/context.git
+export DEVBUILD_TEST_TARBALL_URL=http://127.0.0.1:40002/context.tar.gz
 "
         );
         let authz = &env.authz.as_ref().unwrap().engine;
@@ -733,6 +801,8 @@ export DEVBUILD_TEST_ENGINE_VERSION=26.1.5
 export DEVBUILD_TEST_REGISTRY=127.0.0.1:40000
 export DEVBUILD_TEST_BASE=devbuild-test/busybox:1
 export DEVBUILD_TEST_PRIVATE_IMAGE=127.0.0.1:40000/devbuild-test/private:1
+export DEVBUILD_TEST_GIT_URL=git://127.0.0.1:40001/context.git
+export DEVBUILD_TEST_TARBALL_URL=http://127.0.0.1:40002/context.tar.gz
 export DEVBUILD_TEST_AUTHZ_PLUGIN=devbuild-authz-1a2b
 export DEVBUILD_TEST_AUTHZ_LOG=/w/target/devbuild-engines/authz-plugin/requests.log
 export DEVBUILD_TEST_AUTHZ_RULES=/w/target/devbuild-engines/authz-plugin/rules

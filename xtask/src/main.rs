@@ -5,6 +5,7 @@ mod ci;
 mod demo;
 mod engine;
 mod fuzz;
+mod http_serve;
 mod tidy;
 
 use std::process::ExitCode;
@@ -37,6 +38,9 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::run(&args[1..]),
         // Hidden: the authz engine's plugin, run in the background by `engine up`.
         Some("authz-plugin") => authz_plugin::run(&args[1..]),
+        // Hidden: the static HTTP server of the remote contexts, run in the background by
+        // `engine up`.
+        Some("http-serve") => http_serve::run(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

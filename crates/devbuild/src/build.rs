@@ -47,6 +47,7 @@ use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc;
 
 use crate::events::{ContextUsed, Event};
+use crate::remote::RemoteContext;
 
 /// How often, at most, the upload reports its progress while it runs.
 pub const UPLOAD_PROGRESS_EVERY: Duration = Duration::from_millis(100);
@@ -86,6 +87,14 @@ pub struct BuildSpec {
     /// `context` (`devbuild build -`): sent as it is, the Dockerfile read from it
     /// (`dockerfile`, relative inside it, default `Dockerfile`).
     pub context_archive: Option<PathBuf>,
+
+    // --- Remote contexts (git and URL contexts; see `crate::remote`) ---
+    /// A context the engine fetches itself, instead of the directory `context`: a git
+    /// repository (`https://…/repo.git#ref:dir`, `git://…`, `git@host:repo`) or an http(s)
+    /// URL of a tar or of a Dockerfile ([`RemoteContext::parse`]). `dockerfile` is then a
+    /// path inside it; nothing is archived here and `.dockerignore` does not apply.
+    pub remote: Option<RemoteContext>,
+    // --- end of remote contexts ---
 }
 
 impl BuildSpec {
@@ -100,6 +109,12 @@ impl BuildSpec {
     /// Reads and analyses the Dockerfile without any engine: the [`BuildError::Input`]
     /// that [`build`] would fail with, if any.
     pub fn check(&self) -> Result<(), BuildError> {
+        // --- Remote contexts: the Dockerfile is not at hand before it is fetched ---
+        if let Some(remote) = &self.remote {
+            crate::remote::check(self, remote)?;
+            return prepare(&remote_view(self, None)).map(|_| ());
+        }
+        // --- end of remote contexts ---
         prepare(self).map(|_| ())
     }
 
@@ -120,6 +135,11 @@ impl BuildSpec {
 
     /// How errors name the Dockerfile.
     fn dockerfile_display(&self) -> String {
+        // --- Remote contexts ---
+        if let Some(remote) = &self.remote {
+            return crate::remote::dockerfile_display(self, remote);
+        }
+        // --- end of remote contexts ---
         match (&self.dockerfile_text, &self.context_archive) {
             (Some(_), _) => "<stdin>".to_owned(),
             (None, Some(_)) => self.archive_dockerfile(),
@@ -287,7 +307,7 @@ struct Prepared {
 }
 
 fn prepare(spec: &BuildSpec) -> Result<Prepared, BuildError> {
-    if spec.context_archive.is_none() {
+    if spec.context_archive.is_none() && spec.remote.is_none() {
         check_context(spec)?;
     }
     check_tags(&spec.tags)?;
@@ -435,6 +455,8 @@ fn check_request_length(spec: &BuildSpec) -> Result<(), BuildError> {
         platform: spec.platform.clone(),
         labels: spec.labels.clone(),
         no_cache: spec.no_cache,
+        // Remote contexts: the URL travels in the query too.
+        remote: spec.remote.as_ref().map(|r| r.url().to_owned()),
     };
     // `/v1.45/build?` and room for the SOURCE_DATE_EPOCH argument the build may add.
     let length = "/v1.45/build?".len() + options.query().len() + 64;
@@ -611,6 +633,14 @@ pub async fn select_context(
     engine: Option<&Engine>,
     spec: &BuildSpec,
 ) -> Result<ContextSelection, BuildError> {
+    // --- Remote contexts: the engine fetches them; nothing is sent from here ---
+    if let Some(remote) = &spec.remote {
+        crate::remote::check(spec, remote)?;
+        return Ok(crate::remote::selection(
+            crate::remote::FETCHED_BY_THE_ENGINE,
+        ));
+    }
+    // --- end of remote contexts ---
     let prepared = prepare(spec)?;
     if spec.whole_context {
         return Ok(ContextSelection::new(&prepared.analysis.context, true));
@@ -682,7 +712,19 @@ pub async fn prepull<F: FnMut(&Event)>(
     spec: &BuildSpec,
     mut on_event: F,
 ) -> Result<Vec<ImageOutcome>, BuildError> {
-    let prepared = prepare(spec)?;
+    // --- Remote contexts: the Dockerfile fetched first; without it nothing is pre-pulled ---
+    let prepared = match &spec.remote {
+        Some(remote) => {
+            spec.check()?;
+            let fetched = crate::remote::fetch(spec, remote, engine.api_version(), false).await?;
+            match (&fetched.dockerfile, fetched.problem) {
+                (Some(text), _) => prepare(&remote_view(spec, Some(text)))?,
+                (None, problem) => return Err(BuildError::Input(problem.unwrap_or_default())),
+            }
+        }
+        None => prepare(spec)?,
+    };
+    // --- end of remote contexts ---
     on_event(&analyzed_event(&prepared));
     run_prepull(engine, spec, prepared.needs, &mut on_event).await
 }
@@ -701,14 +743,37 @@ pub async fn build<F: FnMut(&Event)>(
     mut on_event: F,
 ) -> Result<BuildOutcome, BuildError> {
     let started = Instant::now();
-    let prepared = prepare(spec)?;
-    on_event(&analyzed_event(&prepared));
+    // --- Remote contexts: the Dockerfile fetched first (see `crate::remote`) ---
+    let fetched = match &spec.remote {
+        Some(remote) => {
+            spec.check()?;
+            Some(crate::remote::fetch(spec, remote, engine.api_version(), true).await?)
+        }
+        None => None,
+    };
+    let prepared = match &fetched {
+        Some(fetched) => prepare(&remote_view(spec, fetched.dockerfile.as_deref()))?,
+        None => prepare(spec)?,
+    };
+    if fetched.as_ref().is_none_or(|f| f.dockerfile.is_some()) {
+        on_event(&analyzed_event(&prepared));
+    }
+    // --- end of remote contexts ---
     let mut warnings: Vec<String> = prepared
         .analysis
         .warnings
         .iter()
         .map(|w| w.to_string())
         .collect();
+    // --- Remote contexts: a Dockerfile that could not be fetched is a warning ---
+    if let Some(problem) = fetched.as_ref().and_then(|f| f.problem.as_ref()) {
+        let message = format!(
+            "{problem}; building without a pre-pull (the engine fetches the context itself)"
+        );
+        on_event(&warning_event(message.clone(), &prepared.display, None));
+        warnings.push(message);
+    }
+    // --- end of remote contexts ---
 
     let mut context = ContextSpec::new(&spec.context);
     context.mtime = prepared.mtime;
@@ -717,7 +782,7 @@ pub async fn build<F: FnMut(&Event)>(
     } else if let Some(dockerfile) = &spec.dockerfile {
         context.dockerfile = Dockerfile::Path(dockerfile.clone());
     }
-    if spec.context_archive.is_none() {
+    if spec.context_archive.is_none() && spec.remote.is_none() {
         ctx_tar::check(&context).map_err(|e| BuildError::Input(e.to_string()))?;
     }
     for warning in &prepared.analysis.warnings {
@@ -729,13 +794,18 @@ pub async fn build<F: FnMut(&Event)>(
     }
 
     let mut images = run_prepull(engine, spec, prepared.needs.clone(), &mut on_event).await?;
-    let used = if spec.whole_context || spec.context_archive.is_some() {
+    let used = if spec.whole_context || spec.context_archive.is_some() || spec.remote.is_some() {
         prepared.analysis.context.clone()
     } else {
         decide_context(engine, spec, &prepared, true, &mut images, &mut on_event).await?
     };
-    let (body, dockerfile, stats) = match &spec.context_archive {
-        Some(archive) => {
+    let (body, dockerfile, stats) = match (&spec.context_archive, &fetched) {
+        // Remote contexts: an empty body (or, for an old engine, a git subdirectory's tar).
+        (_, Some(fetched)) => {
+            on_event(&fetched.selection().event());
+            remote_body(spec, fetched)?
+        }
+        (Some(archive), None) => {
             let selection = ContextSelection {
                 used: ContextUsed::All,
                 paths: Vec::new(),
@@ -752,7 +822,7 @@ pub async fn build<F: FnMut(&Event)>(
                 None,
             )
         }
-        None => {
+        (None, None) => {
             let selection = ContextSelection::new(&used, spec.whole_context);
             on_event(&selection.event());
             context.include = selection.include();
@@ -783,8 +853,18 @@ pub async fn build<F: FnMut(&Event)>(
         platform: spec.platform.clone(),
         labels: spec.labels.clone(),
         no_cache: spec.no_cache,
+        // Remote contexts: the engine fetches the context.
+        remote: fetched
+            .as_ref()
+            .and_then(crate::remote::Fetched::engine_remote),
     };
     let (upload_tx, mut upload_rx) = mpsc::unbounded_channel();
+    // --- Remote contexts: no upload to report when the engine fetches the context ---
+    let upload_tx = match options.remote {
+        Some(_) => mpsc::unbounded_channel().0,
+        None => upload_tx,
+    };
+    // --- end of remote contexts ---
     let body = Upload::new(body, stats.clone(), upload_tx);
     let mut events = std::pin::pin!(engine.build(&options, body));
 
@@ -846,6 +926,11 @@ pub async fn build<F: FnMut(&Event)>(
         }
         Err(err) => {
             let err = with_pull_cause(err, &images);
+            // Remote contexts: an error that does not say what was fetched names it.
+            let err = match &spec.remote {
+                Some(remote) => crate::remote::naming_the_context(err, remote),
+                None => err,
+            };
             let step = match &err {
                 BuildError::Failed(failure) => failure.step.as_ref().map(|s| s.step),
                 _ => None,
@@ -999,6 +1084,44 @@ fn record(
         _ => {}
     }
 }
+
+// --- Remote contexts (see `crate::remote`) ---
+
+/// A remote spec as [`prepare`] takes it: the fetched Dockerfile's text as
+/// `dockerfile_text`, or, when there is none, a Dockerfile that needs nothing (the target
+/// dropped with it), so that every other option is still checked.
+fn remote_view(spec: &BuildSpec, text: Option<&str>) -> BuildSpec {
+    let mut view = spec.clone();
+    match text {
+        Some(text) => view.dockerfile_text = Some(text.to_owned()),
+        None => {
+            view.dockerfile_text = Some("FROM scratch\n".to_owned());
+            view.target = None;
+        }
+    }
+    view
+}
+
+/// The body, `-f` and stats of a remote build: nothing (the engine fetches the context),
+/// or the git subdirectory devbuild fetched for an engine that cannot.
+fn remote_body(
+    spec: &BuildSpec,
+    fetched: &crate::remote::Fetched,
+) -> Result<(BodyStream, Option<String>, Option<StreamStats>), BuildError> {
+    let dockerfile = spec.dockerfile.as_ref().map(|p| p.display().to_string());
+    let body: BodyStream = match &fetched.archive {
+        Some(archive) => file_stream(std::fs::File::open(archive).map_err(|e| {
+            BuildError::Input(format!(
+                "the context fetched from {}: {e}",
+                fetched.remote.url()
+            ))
+        })?),
+        None => Box::pin(futures_util::stream::empty()),
+    };
+    Ok((body, dockerfile, None))
+}
+
+// --- end of remote contexts ---
 
 /// A build's body: the context's tar, as it is produced or read.
 type BodyStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;

@@ -57,6 +57,10 @@
 //! - [`ctx_tar`]: the build context as BuildKit would have received it;
 //! - [`engine_client`]: the Engine API, pre-pull and typed BuildKit progress.
 //!
+//! A build's context may also be a git repository or an http(s) URL that the engine fetches
+//! itself ([`BuildSpec::remote`], see [`remote`]: how a `CONTEXT` argument is classified as
+//! the docker CLI does, and how the Dockerfile is fetched for the pre-pull).
+//!
 //! It adds what a build shows while it runs:
 //!
 //! - [`events`]: [`Event`], everything a build reports, from the analysis to the result
@@ -70,6 +74,7 @@ pub use engine_client;
 
 pub mod build;
 pub mod events;
+pub mod remote;
 pub mod render;
 
 pub use build::{

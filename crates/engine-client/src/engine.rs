@@ -496,6 +496,14 @@ pub struct BuildOptions {
     pub labels: BTreeMap<String, String>,
     /// Do not use the build cache.
     pub no_cache: bool,
+
+    // --- Remote contexts (git and URL contexts) ---
+    /// A context the engine fetches itself (`remote=`): a git URL (`…/repo.git#ref:dir`,
+    /// `git://…`, `git@host:repo`) or an http(s) URL of a tar or of a Dockerfile. The body
+    /// given to [`Engine::build`] is then ignored by the engine: send an empty one, and give
+    /// `dockerfile` as a path inside that context.
+    pub remote: Option<String>,
+    // --- end of remote contexts ---
 }
 
 impl BuildOptions {
@@ -526,6 +534,11 @@ impl BuildOptions {
         if self.no_cache {
             query.append_pair("nocache", "1");
         }
+        // --- Remote contexts ---
+        if let Some(remote) = &self.remote {
+            query.append_pair("remote", remote);
+        }
+        // --- end of remote contexts ---
         query.finish()
     }
 }
@@ -1335,6 +1348,22 @@ impl BuildState {
 mod tests {
     use super::*;
     use crate::endpoint::EndpointSource;
+
+    // --- Remote contexts ---
+    #[test]
+    fn a_remote_context_travels_as_the_remote_parameter() {
+        let options = BuildOptions {
+            dockerfile: Some("sub/Dockerfile".into()),
+            remote: Some("git://127.0.0.1:9418/repo.git#v1:sub".into()),
+            ..BuildOptions::default()
+        };
+        assert_eq!(
+            options.query(),
+            "version=2&dockerfile=sub%2FDockerfile&remote=git%3A%2F%2F127.0.0.1%3A9418%2Frepo.git%23v1%3Asub"
+        );
+        assert!(!BuildOptions::default().query().contains("remote"));
+    }
+    // --- end of remote contexts ---
 
     #[test]
     fn image_info_reads_the_config_a_build_sees() {

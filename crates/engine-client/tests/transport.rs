@@ -403,6 +403,7 @@ async fn build_streams_the_context_and_reads_a_last_line_without_an_ending() {
         platform: Some("linux/amd64".into()),
         labels: [("org.x".to_owned(), "1".to_owned())].into(),
         no_cache: true,
+        ..BuildOptions::default()
     };
     let items: Vec<_> = engine.build(&options, tar_chunks()).collect().await;
     let events: Vec<_> = items.into_iter().map(Result::unwrap).collect();

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Debian 12 packages the harness needs, with what each is for.
-const HOST_PACKAGES: [(&str, &str); 6] = [
+const HOST_PACKAGES: [(&str, &str); 7] = [
     (
         "docker.io",
         "Engine 20.10, its containerd and runc, the docker CLI",
@@ -24,6 +24,10 @@ const HOST_PACKAGES: [(&str, &str); 6] = [
     ),
     ("iproute2", "ip, for the engines' bridges"),
     ("tmux", "a real terminal for the live progress view's test"),
+    (
+        "git",
+        "git daemon for the remote-context tests, and the git the engines' BuildKit fetches git contexts with",
+    ),
 ];
 
 /// Debian 13 packages unpacked for Engine 26.1, and the upstream version each must have.

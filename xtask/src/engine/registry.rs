@@ -142,12 +142,12 @@ pub fn choose_port(saved: Option<u16>, is_free: impl Fn(u16) -> bool) -> PortCho
 }
 
 /// Whether nothing listens on `127.0.0.1:port` (we can bind it ourselves).
-fn port_is_free(port: u16) -> bool {
+pub(super) fn port_is_free(port: u16) -> bool {
     TcpListener::bind(("127.0.0.1", port)).is_ok()
 }
 
 /// A port the kernel says is free now.
-fn free_port() -> Result<u16, String> {
+pub(super) fn free_port() -> Result<u16, String> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

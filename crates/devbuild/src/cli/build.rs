@@ -25,7 +25,9 @@ pub const EXIT_OUTPUT_CLOSED: u8 = 141;
 /// Arguments of `devbuild build`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The build context directory.
+    /// The build context: a directory, `-` (a tar or a Dockerfile on standard input), a git
+    /// URL (`https://…/repo.git#ref:dir`, `git://…`, `git@host:repo`) or an http(s) URL of
+    /// a tar or a Dockerfile.
     #[arg(value_name = "CONTEXT", default_value = ".")]
     context: PathBuf,
     /// The Dockerfile (default: CONTEXT/Dockerfile).
@@ -63,6 +65,9 @@ pub struct Args {
 pub fn run(args: &Args) -> ExitCode {
     let mut spec = BuildSpec::new(&args.context);
     spec.dockerfile = args.file.clone();
+    // --- Remote contexts: a git or URL CONTEXT is fetched by the engine ---
+    spec.remote = super::remote_context(&args.context);
+    // --- end of remote contexts ---
     spec.tags = args.tags.clone();
     args.inputs.apply(&mut spec);
     for label in &args.labels {

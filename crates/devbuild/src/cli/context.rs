@@ -55,6 +55,16 @@ pub struct Args {
 
 /// Runs `devbuild context`.
 pub fn run(args: &Args) -> ExitCode {
+    // Remote contexts: nothing of them is sent from here, so there is nothing to show.
+    if let Some(remote) = super::remote_context(&args.context) {
+        return fail(
+            EXIT_USAGE,
+            format!(
+                "context {}: a remote context is fetched by the engine (nothing is sent from here, and .dockerignore does not apply); `devbuild context` shows local contexts only",
+                remote.url()
+            ),
+        );
+    }
     let mut spec = ContextSpec::new(&args.context);
     if let Some(file) = &args.file {
         spec.dockerfile = Dockerfile::Path(file.clone());

@@ -111,6 +111,15 @@ pub fn parse_build_args(raw: &[String]) -> std::collections::BTreeMap<String, St
     args
 }
 
+/// The remote context (git repository or http(s) URL) a `CONTEXT` argument names, if it
+/// names one rather than a directory (see `devbuild::remote::classify`).
+pub fn remote_context(context: &std::path::Path) -> Option<devbuild::remote::RemoteContext> {
+    match devbuild::remote::classify(context.to_str()?) {
+        devbuild::remote::ContextArg::Remote(remote) => Some(remote),
+        _ => None,
+    }
+}
+
 /// The runtime the engine commands run on (one thread: the CLI waits on one build).
 pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_current_thread()

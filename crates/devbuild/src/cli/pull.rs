@@ -13,7 +13,8 @@ use super::{fail, BuildInputs, EXIT_FAILED, EXIT_USAGE};
 /// Arguments of `devbuild pull`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The build context directory.
+    /// The build context: a directory, a git URL or an http(s) URL (whose Dockerfile is
+    /// fetched first).
     #[arg(value_name = "CONTEXT", default_value = ".")]
     context: PathBuf,
     /// The Dockerfile (default: CONTEXT/Dockerfile).
@@ -31,6 +32,8 @@ pub struct Args {
 pub fn run(args: &Args) -> ExitCode {
     let mut spec = BuildSpec::new(&args.context);
     spec.dockerfile = args.file.clone();
+    // Remote contexts: the Dockerfile is fetched from the git repository or URL.
+    spec.remote = super::remote_context(&args.context);
     args.inputs.apply(&mut spec);
     spec.pull = args.pull;
     let runtime = match super::runtime() {

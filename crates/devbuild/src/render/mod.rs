@@ -269,6 +269,10 @@ pub fn describe_context(used: ContextUsed, paths: &[String], reason: Option<&str
         (ContextUsed::None, _) => {
             "the Dockerfile reads no context: sending the Dockerfile only".to_owned()
         }
+        // Remote contexts: the engine fetches the context, nothing is sent.
+        (ContextUsed::All, Some(reason)) if reason == crate::remote::FETCHED_BY_THE_ENGINE => {
+            format!("sending nothing: {reason}")
+        }
         (ContextUsed::All, Some(reason)) => format!("sending the whole context: {reason}"),
         (ContextUsed::All, None) => {
             "sending the whole context: the Dockerfile reads all of it".to_owned()

@@ -95,11 +95,15 @@ impl<W: Write> PlainRenderer<W> {
                 }
                 self.close(&Group::Analysis, "DONE 0.0s")?;
             }
-            Event::ContextSelected { .. } => {
+            Event::ContextSelected { reason, .. } => {
                 if let Some(choice) = &self.state.context {
                     let line = format!("#0 {}", choice.describe());
                     self.open(Group::Upload)?;
                     writeln!(self.out, "{line}")?;
+                }
+                // Remote contexts: no upload follows.
+                if reason.as_deref() == Some(crate::remote::FETCHED_BY_THE_ENGINE) {
+                    self.close(&Group::Upload, "DONE 0.0s")?;
                 }
             }
             Event::UploadProgress { .. } => self.upload(now)?,
