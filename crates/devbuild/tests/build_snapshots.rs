@@ -90,7 +90,7 @@ fn stable_groups(text: &str) -> String {
     let mut groups: Vec<String> = Vec::new();
     // The steps that vary go where the first of them was, in BuildKit's order: they run
     // concurrently, and their lines come in any order.
-    let mut varying: Vec<(usize, String)> = Vec::new();
+    let mut varying: Vec<(u8, String)> = Vec::new();
     let mut varying_at = None;
     for group in text.split("\n\n") {
         let mut lines = group.lines();
@@ -109,15 +109,7 @@ fn stable_groups(text: &str) -> String {
         if !seen.insert(name.clone()) {
             continue;
         }
-        let rank = if name == "[internal] load remote build context" {
-            0
-        } else if name == "copy /context /" {
-            1
-        } else if name.starts_with("[internal] load metadata") {
-            2
-        } else {
-            3
-        };
+        let rank = varying_rank(&name);
         varying_at.get_or_insert(groups.len());
         varying.push((rank, format!("{step} {name}\n{step} CACHED-OR-DONE")));
     }
@@ -149,11 +141,27 @@ fn renumber_steps(text: &str) -> String {
     out
 }
 
+/// Where a step that BuildKit may share with a concurrent build goes among the others of
+/// its kind: they run concurrently and report in any order (as in [`stable_groups`]).
+fn varying_rank(name: &str) -> u8 {
+    if name == "[internal] load remote build context" {
+        0
+    } else if name == "copy /context /" {
+        1
+    } else if name.starts_with("[internal] load metadata") {
+        2
+    } else {
+        3
+    }
+}
+
 /// JSON events with the varying fields replaced.
 fn normalise_json(text: &str, dir: &Path, tag: &str) -> String {
-    let mut out = String::new();
     let mut seen = std::collections::HashSet::new();
-    let mut steps = std::collections::HashMap::new();
+    let mut kept: Vec<serde_json::Value> = Vec::new();
+    // The steps that vary go where the first of them was, in BuildKit's order.
+    let mut varying: Vec<(u8, serde_json::Value)> = Vec::new();
+    let mut varying_at = None;
     for line in text.lines() {
         let mut event: serde_json::Value = serde_json::from_str(line).unwrap();
         for key in ["duration_ms", "bytes_per_sec", "digest", "id", "image_id"] {
@@ -184,15 +192,28 @@ fn normalise_json(text: &str, dir: &Path, tag: &str) -> String {
             if !seen.insert(event["name"].to_string()) {
                 continue;
             }
+            varying_at.get_or_insert(kept.len());
+            varying.push((
+                varying_rank(event["name"].as_str().unwrap_or_default()),
+                event,
+            ));
+            continue;
         }
-        // A step left out above (or shared with a concurrent build) keeps its number:
-        // number the steps kept in the order they appear.
+        kept.push(event);
+    }
+    varying.sort_by_key(|(rank, _)| *rank);
+    let at = varying_at.unwrap_or(kept.len());
+    kept.splice(at..at, varying.into_iter().map(|(_, event)| event));
+    // A step left out above (or shared with a concurrent build) keeps its number: number the
+    // steps kept in the order they appear.
+    let mut steps = std::collections::HashMap::new();
+    let mut out = String::new();
+    for mut event in kept {
         if let Some(step) = event["step"].as_u64() {
             let next = steps.len() as u64 + 1;
             event["step"] = serde_json::json!(*steps.entry(step).or_insert(next));
         }
-        let line = event.to_string();
-        out.push_str(&normalise(&line, dir, tag));
+        out.push_str(&normalise(&event.to_string(), dir, tag));
     }
     out
 }
