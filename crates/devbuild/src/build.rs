@@ -43,6 +43,7 @@ use engine_client::engine::{
     BuildFailure, BuildOptions, Engine, EngineError, ImageNeed, PrepullOptions,
 };
 use engine_client::events::{BuildEvent, PullOutcome};
+use engine_client::run_settings::{ExtraHost, Network, Ulimit};
 use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc;
 
@@ -86,6 +87,25 @@ pub struct BuildSpec {
     /// `context` (`devbuild build -`): sent as it is, the Dockerfile read from it
     /// (`dockerfile`, relative inside it, default `Dockerfile`).
     pub context_archive: Option<PathBuf>,
+    /// Extra `/etc/hosts` entries of the `RUN`s (`--add-host`).
+    pub extra_hosts: Vec<ExtraHost>,
+    /// The network of the `RUN`s (`--network`).
+    pub network: Network,
+    /// The size of the `RUN`s' `/dev/shm` in bytes (`--shm-size`): Engine 23.0 and later
+    /// (older engines would ignore it, so the build is refused there).
+    pub shm_size: Option<u64>,
+    /// Resource limits of the `RUN`s (`--ulimit`): Engine 23.0 and later, as `shm_size`.
+    pub ulimits: Vec<Ulimit>,
+    /// Images whose inline build cache the build may use (`--cache-from`). Each is pulled
+    /// first with the user's credentials, even when present (the registry's may be newer);
+    /// one that cannot be pulled is a warning, as a cache miss is no error.
+    pub cache_from: Vec<String>,
+    /// Put the build cache's metadata in the image (`--cache-to type=inline`), for later
+    /// builds' `cache_from` once it is pushed.
+    pub inline_cache: bool,
+    /// Report each of BuildKit's status updates as it came
+    /// (`Event::Engine(BuildEvent::Status(…))`), for `--progress=rawjson`.
+    pub raw_status: bool,
 }
 
 impl BuildSpec {
@@ -291,6 +311,7 @@ fn prepare(spec: &BuildSpec) -> Result<Prepared, BuildError> {
         check_context(spec)?;
     }
     check_tags(&spec.tags)?;
+    check_cache_from(&spec.cache_from)?;
     let target_platform = match &spec.platform {
         Some(text) => Some(parse_platform(text)?),
         None => None,
@@ -405,6 +426,46 @@ fn check_tags(tags: &[String]) -> Result<(), BuildError> {
     Ok(())
 }
 
+/// `--cache-from` names images, checked as tags are.
+fn check_cache_from(images: &[String]) -> Result<(), BuildError> {
+    for image in images {
+        if let Err(e) = dockerfile_froms::ImageRef::parse(image) {
+            return Err(BuildError::Input(format!("--cache-from {image:?}: {e}")));
+        }
+    }
+    Ok(())
+}
+
+/// The cache images, normalised (`app` → `docker.io/library/app:latest`): the engine finds
+/// an image's inline cache in its store only by a name with a tag.
+fn cache_images(spec: &BuildSpec) -> Vec<String> {
+    spec.cache_from
+        .iter()
+        .map(|image| match dockerfile_froms::ImageRef::parse(image) {
+            Ok(reference) => reference.to_string(),
+            Err(_) => image.clone(),
+        })
+        .collect()
+}
+
+/// Options that `engine` would silently ignore are refused, naming the engine.
+fn check_engine_supports(engine: &Engine, options: &BuildOptions) -> Result<(), BuildError> {
+    let ignored = options.unsupported_by(engine.api_version());
+    if ignored.is_empty() {
+        return Ok(());
+    }
+    Err(BuildError::Input(format!(
+        "{} {} Engine 23.0 (API {}) or later: the engine at {} is Engine {} (API {}), whose BuildKit would ignore {}",
+        ignored.join(" and "),
+        if ignored.len() == 1 { "needs" } else { "need" },
+        BuildOptions::MIN_API_RUN_LIMITS,
+        engine.endpoint().host,
+        engine.server_version(),
+        engine.api_version(),
+        if ignored.len() == 1 { "it" } else { "them" },
+    )))
+}
+
 /// `--platform`: one `os/arch[/variant]` Go knows.
 fn parse_platform(text: &str) -> Result<Platform, BuildError> {
     const FORMS: &str = "give os/arch[/variant], such as linux/amd64, linux/arm64 or linux/arm/v7";
@@ -424,23 +485,45 @@ fn parse_platform(text: &str) -> Result<Platform, BuildError> {
     Ok(platform)
 }
 
-/// Build args and labels travel in the URL of `POST /build`: one the HTTP library cannot
-/// send is refused before anything is, saying why.
-fn check_request_length(spec: &BuildSpec) -> Result<(), BuildError> {
-    let options = BuildOptions {
-        dockerfile: Some(".dockerfile.00000000000000000000".to_owned()),
+/// What `POST /build` is asked for `spec`, the Dockerfile sent under the name `dockerfile`.
+fn build_options(spec: &BuildSpec, dockerfile: Option<String>) -> BuildOptions {
+    let mut build_args = spec.build_args.clone();
+    if let Some(epoch) = spec.source_date_epoch {
+        build_args
+            .entry("SOURCE_DATE_EPOCH".into())
+            .or_insert_with(|| epoch.to_string());
+    }
+    if spec.inline_cache {
+        build_args
+            .entry("BUILDKIT_INLINE_CACHE".into())
+            .or_insert_with(|| "1".to_owned());
+    }
+    BuildOptions {
+        dockerfile,
         tags: spec.tags.clone(),
-        build_args: spec.build_args.clone(),
-        target: spec.target.clone(),
+        build_args,
+        target: spec.target.clone().filter(|t| !t.is_empty()),
         platform: spec.platform.clone(),
         labels: spec.labels.clone(),
         no_cache: spec.no_cache,
-    };
+        extra_hosts: spec.extra_hosts.clone(),
+        network: spec.network,
+        shm_size: spec.shm_size,
+        ulimits: spec.ulimits.clone(),
+        cache_from: cache_images(spec),
+        raw_status: spec.raw_status,
+    }
+}
+
+/// Build args and labels travel in the URL of `POST /build`: one the HTTP library cannot
+/// send is refused before anything is, saying why.
+fn check_request_length(spec: &BuildSpec) -> Result<(), BuildError> {
+    let options = build_options(spec, Some(".dockerfile.00000000000000000000".to_owned()));
     // `/v1.45/build?` and room for the SOURCE_DATE_EPOCH argument the build may add.
     let length = "/v1.45/build?".len() + options.query().len() + 64;
     if length > MAX_REQUEST_TARGET {
         return Err(BuildError::Input(format!(
-            "the build args and labels make the build request's URL {} KiB long; the HTTP library sends at most {} KiB (pass large values as files in the context instead)",
+            "the build args, labels and other options make the build request's URL {} KiB long; the HTTP library sends at most {} KiB (pass large values as files in the context instead)",
             length.div_ceil(1024),
             MAX_REQUEST_TARGET.div_ceil(1024)
         )));
@@ -531,7 +614,7 @@ async fn decide_context<F: FnMut(&Event)>(
             .filter(|need| needed.insert((need.image.clone(), need.platform.clone())))
             .collect();
         if pull && !new_needs.is_empty() {
-            images.extend(run_prepull(engine, spec, new_needs, on_event).await?);
+            images.extend(run_prepull(engine, spec.pull, new_needs, on_event).await?);
         }
         context = analysis.context;
     }
@@ -639,9 +722,26 @@ fn analyzed_event(prepared: &Prepared) -> Event {
     event
 }
 
-async fn run_prepull<F: FnMut(&Event)>(
+/// Pulls the `--cache-from` images, always (the registry's may be newer than the engine's
+/// copy), for the build's platform.
+async fn prepull_cache<F: FnMut(&Event)>(
     engine: &Engine,
     spec: &BuildSpec,
+    on_event: &mut F,
+) -> Result<Vec<ImageOutcome>, BuildError> {
+    let needs = cache_images(spec)
+        .into_iter()
+        .map(|image| ImageNeed {
+            image,
+            platform: spec.platform.clone(),
+        })
+        .collect();
+    run_prepull(engine, true, needs, on_event).await
+}
+
+async fn run_prepull<F: FnMut(&Event)>(
+    engine: &Engine,
+    always_pull: bool,
     needs: Vec<ImageNeed>,
     on_event: &mut F,
 ) -> Result<Vec<ImageOutcome>, BuildError> {
@@ -652,7 +752,7 @@ async fn run_prepull<F: FnMut(&Event)>(
     let credentials = DockerConfig::load_from_env()
         .map_err(|e| BuildError::Input(format!("docker configuration: {e}")))?;
     let options = PrepullOptions {
-        always_pull: spec.pull,
+        always_pull,
         ..PrepullOptions::default()
     };
     let mut pulls = std::pin::pin!(engine.prepull(needs, Arc::new(credentials), &options));
@@ -684,7 +784,7 @@ pub async fn prepull<F: FnMut(&Event)>(
 ) -> Result<Vec<ImageOutcome>, BuildError> {
     let prepared = prepare(spec)?;
     on_event(&analyzed_event(&prepared));
-    run_prepull(engine, spec, prepared.needs, &mut on_event).await
+    run_prepull(engine, spec.pull, prepared.needs, &mut on_event).await
 }
 
 /// Builds the image of `spec` on `engine`, reporting every stage to `on_event`: the
@@ -728,7 +828,10 @@ pub async fn build<F: FnMut(&Event)>(
         ));
     }
 
-    let mut images = run_prepull(engine, spec, prepared.needs.clone(), &mut on_event).await?;
+    check_engine_supports(engine, &build_options(spec, None))?;
+
+    let mut images = run_prepull(engine, spec.pull, prepared.needs.clone(), &mut on_event).await?;
+    let cache = prepull_cache(engine, spec, &mut on_event).await?;
     let used = if spec.whole_context || spec.context_archive.is_some() {
         prepared.analysis.context.clone()
     } else {
@@ -768,22 +871,16 @@ pub async fn build<F: FnMut(&Event)>(
             warnings.push(format!("pull {}: {reason}", image.image));
         }
     }
-
-    let mut build_args = spec.build_args.clone();
-    if let Some(epoch) = spec.source_date_epoch {
-        build_args
-            .entry("SOURCE_DATE_EPOCH".into())
-            .or_insert_with(|| epoch.to_string());
+    for image in &cache {
+        if let PullOutcome::Failed { reason } = &image.outcome {
+            warnings.push(format!(
+                "--cache-from {}: {reason} (the build goes on without its cache, or with the engine's copy)",
+                image.image
+            ));
+        }
     }
-    let options = BuildOptions {
-        dockerfile,
-        tags: spec.tags.clone(),
-        build_args,
-        target: spec.target.clone().filter(|t| !t.is_empty()),
-        platform: spec.platform.clone(),
-        labels: spec.labels.clone(),
-        no_cache: spec.no_cache,
-    };
+
+    let options = build_options(spec, dockerfile);
     let (upload_tx, mut upload_rx) = mpsc::unbounded_channel();
     let body = Upload::new(body, stats.clone(), upload_tx);
     let mut events = std::pin::pin!(engine.build(&options, body));

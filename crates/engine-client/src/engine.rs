@@ -51,6 +51,7 @@ use crate::credentials::{registry_of, DockerConfig, RegistryAuth};
 use crate::endpoint::{Endpoint, EndpointEnv, EndpointError};
 use crate::events::{BuildEvent, PullOutcome};
 use crate::progress::{BuildDecoder, StepFailure};
+use crate::run_settings::{ExtraHost, Network, Ulimit};
 
 /// The body type bollard's requests carry.
 trait BodyOf {
@@ -496,9 +497,44 @@ pub struct BuildOptions {
     pub labels: BTreeMap<String, String>,
     /// Do not use the build cache.
     pub no_cache: bool,
+    /// Extra `/etc/hosts` entries of the `RUN`s (`extrahosts`).
+    pub extra_hosts: Vec<ExtraHost>,
+    /// The network of the `RUN`s (`networkmode`).
+    pub network: Network,
+    /// The size of the `RUN`s' `/dev/shm` in bytes (`shmsize`; engines from API 1.42).
+    pub shm_size: Option<u64>,
+    /// Resource limits of the `RUN`s (`ulimits`; engines from API 1.42).
+    pub ulimits: Vec<Ulimit>,
+    /// Images in the engine's store whose inline cache the build may use (`cachefrom`).
+    pub cache_from: Vec<String>,
+    /// Also report each of BuildKit's status updates as it came
+    /// ([`BuildEvent::Status`](crate::events::BuildEvent::Status)), for a renderer of its own.
+    pub raw_status: bool,
 }
 
 impl BuildOptions {
+    /// The oldest API whose BuildKit applies `shmsize` and `ulimits` (Engine 23.0): older
+    /// engines accept them and silently ignore them.
+    pub const MIN_API_RUN_LIMITS: ApiVersion = ApiVersion {
+        major: 1,
+        minor: 42,
+    };
+
+    /// The options that an engine speaking `api` would ignore: their names, as
+    /// `docker buildx build` spells them.
+    pub fn unsupported_by(&self, api: ApiVersion) -> Vec<&'static str> {
+        let mut ignored = Vec::new();
+        if api < Self::MIN_API_RUN_LIMITS {
+            if self.shm_size.is_some() {
+                ignored.push("--shm-size");
+            }
+            if !self.ulimits.is_empty() {
+                ignored.push("--ulimit");
+            }
+        }
+        ignored
+    }
+
     /// The query string of `POST /build`.
     pub fn query(&self) -> String {
         let mut query = form_urlencoded::Serializer::new(String::new());
@@ -525,6 +561,23 @@ impl BuildOptions {
         }
         if self.no_cache {
             query.append_pair("nocache", "1");
+        }
+        for host in &self.extra_hosts {
+            query.append_pair("extrahosts", &host.to_string());
+        }
+        if self.network != Network::Default {
+            query.append_pair("networkmode", self.network.as_str());
+        }
+        if let Some(size) = self.shm_size.filter(|&size| size > 0) {
+            query.append_pair("shmsize", &size.to_string());
+        }
+        if !self.ulimits.is_empty() {
+            let json = serde_json::to_string(&self.ulimits).expect("ulimits serialise");
+            query.append_pair("ulimits", &json);
+        }
+        if !self.cache_from.is_empty() {
+            let json = serde_json::to_string(&self.cache_from).expect("a list of strings");
+            query.append_pair("cachefrom", &json);
         }
         query.finish()
     }
@@ -1078,7 +1131,11 @@ impl Engine {
             context_error,
             body,
             lines: LineBuffer::default(),
-            decoder: BuildDecoder::new(),
+            decoder: if options.raw_status {
+                BuildDecoder::with_raw_status()
+            } else {
+                BuildDecoder::new()
+            },
             pending: VecDeque::new(),
             done: false,
         };

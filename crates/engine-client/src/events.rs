@@ -20,6 +20,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::solve_status::SolveStatus;
+
 /// One thing that happened during a pre-pull or a build.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -128,6 +130,12 @@ pub enum BuildEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         code: Option<i64>,
     },
+    /// One of BuildKit's status updates as it came, in the JSON form of BuildKit's Go
+    /// client (reported only when asked for: [`BuildOptions::raw_status`]); the step
+    /// events decoded from it follow it.
+    ///
+    /// [`BuildOptions::raw_status`]: crate::engine::BuildOptions::raw_status
+    Status(Box<SolveStatus>),
     /// A pull was asked of the engine (before any answer: a slow registry may keep it
     /// silent for long).
     PullStarted {

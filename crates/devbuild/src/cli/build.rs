@@ -12,6 +12,7 @@ use devbuild::engine_client::engine::Engine;
 use devbuild::render::{Progress, ProgressMode};
 use devbuild::Event;
 
+use super::buildx_flags::{EngineFlags, LegacyFlags, RefusedFlags};
 use super::{fail, BuildInputs, EXIT_FAILED, EXIT_USAGE};
 
 /// Exit status when the engine cannot be reached.
@@ -54,14 +55,30 @@ pub struct Args {
     /// Print only the image id on standard output.
     #[arg(short = 'q', long)]
     quiet: bool,
-    /// How to show progress: auto, tty, plain, json or quiet.
+    /// How to show progress: auto, tty, plain, json, rawjson or quiet (default:
+    /// BUILDKIT_PROGRESS, else auto).
     #[arg(long, value_name = "MODE", default_value = "auto")]
     progress: ProgressMode,
+    #[command(flatten)]
+    engine_flags: EngineFlags,
+    #[command(flatten)]
+    legacy: LegacyFlags,
+    #[command(flatten)]
+    refused: RefusedFlags,
 }
 
 /// Runs `devbuild build`.
 pub fn run(args: &Args) -> ExitCode {
+    if let Some(refusal) = args.refused.refusal() {
+        return fail(EXIT_USAGE, refusal);
+    }
     let mut spec = BuildSpec::new(&args.context);
+    if let Err(message) = args.engine_flags.apply(&mut spec) {
+        return fail(EXIT_USAGE, message);
+    }
+    for warning in args.legacy.warnings() {
+        eprintln!("warning: {warning}");
+    }
     spec.dockerfile = args.file.clone();
     spec.tags = args.tags.clone();
     args.inputs.apply(&mut spec);
@@ -89,16 +106,30 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(stdin) => stdin,
         Err(message) => return fail(EXIT_USAGE, message),
     };
-    let mode = if args.quiet {
-        ProgressMode::Quiet
-    } else {
-        args.progress
+    let mode = match progress_mode(args) {
+        Ok(mode) => mode,
+        Err(message) => return fail(EXIT_USAGE, message),
     };
+    spec.raw_status = mode == ProgressMode::RawJson;
     let runtime = match super::runtime() {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
     runtime.block_on(run_build(&spec, mode, args.iidfile.as_deref()))
+}
+
+/// The progress mode: `-q`, else `--progress`, where `auto` gives way to
+/// `BUILDKIT_PROGRESS` as in buildx.
+fn progress_mode(args: &Args) -> Result<ProgressMode, String> {
+    if args.quiet {
+        return Ok(ProgressMode::Quiet);
+    }
+    match std::env::var("BUILDKIT_PROGRESS") {
+        Ok(value) if !value.is_empty() && args.progress == ProgressMode::Auto => {
+            value.parse().map_err(|e| format!("BUILDKIT_PROGRESS: {e}"))
+        }
+        _ => Ok(args.progress),
+    }
 }
 
 /// What standard input gave, kept on disk while the build runs (removed when dropped).
