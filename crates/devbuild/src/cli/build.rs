@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use devbuild::build::{build, BuildError, BuildSpec};
 use devbuild::engine_client::engine::Engine;
+use devbuild::output::Output;
 use devbuild::render::{Progress, ProgressMode};
 use devbuild::Event;
 
@@ -57,6 +58,27 @@ pub struct Args {
     /// How to show progress: auto, tty, plain, json or quiet.
     #[arg(long, value_name = "MODE", default_value = "auto")]
     progress: ProgressMode,
+
+    // What is made after the build: pushes, outputs, the metadata file.
+    /// Push every tag to its registry after the build (shorthand for `--output=type=registry`).
+    #[arg(long)]
+    push: bool,
+    /// Accepted: the image always lands in the engine's image store (shorthand for
+    /// `--output=type=docker`).
+    #[arg(long)]
+    load: bool,
+    /// Also write the result: `type=docker,dest=FILE`, `type=tar[,dest=FILE]`,
+    /// `type=local,dest=DIR`, `type=image[,push=true]`, `type=registry`; `DIR` alone is
+    /// `type=local`, `-` a tar on standard output (repeatable).
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "PATH|type=TYPE[,KEY=VALUE]"
+    )]
+    outputs: Vec<String>,
+    /// Write the build result metadata (buildx's keys) to this file.
+    #[arg(long, value_name = "FILE")]
+    metadata_file: Option<PathBuf>,
 }
 
 /// Runs `devbuild build`.
@@ -72,6 +94,17 @@ pub fn run(args: &Args) -> ExitCode {
     spec.no_cache = args.no_cache;
     spec.pull = args.pull;
     spec.whole_context = args.whole_context;
+    if let Err(message) = apply_results(args, &mut spec) {
+        // A JSON run ends with its `failed` event, bad input included.
+        if args.progress == ProgressMode::Json && !args.quiet {
+            let event = Event::failed(message.clone(), None, Duration::ZERO);
+            println!(
+                "{}",
+                serde_json::to_string(&event).expect("events serialise")
+            );
+        }
+        return fail(EXIT_USAGE, message);
+    }
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(value) if !value.trim().is_empty() => match value.trim().parse::<i64>() {
             Ok(epoch) => spec.source_date_epoch = Some(epoch),
@@ -99,6 +132,31 @@ pub fn run(args: &Args) -> ExitCode {
         Err(code) => return code,
     };
     runtime.block_on(run_build(&spec, mode, args.iidfile.as_deref()))
+}
+
+/// `--push`, `--output`, `--metadata-file` (and `--load`, which changes nothing) onto the
+/// spec; a bad `--output`, or one on standard output next to something else there, is
+/// refused.
+fn apply_results(args: &Args, spec: &mut BuildSpec) -> Result<(), String> {
+    spec.push = args.push;
+    spec.metadata_file = args.metadata_file.clone();
+    for value in args.outputs.iter().filter(|v| !v.is_empty()) {
+        let output = value.parse::<Output>().map_err(|e| e.to_string())?;
+        spec.outputs.push(output);
+    }
+    if let Some(output) = spec.outputs.iter().find(|o| o.writes_to_stdout()) {
+        if args.progress == ProgressMode::Json && !args.quiet {
+            return Err(format!(
+                "--output {output} and --progress=json both write to standard output"
+            ));
+        }
+        if args.quiet {
+            return Err(format!(
+                "--output {output} and -q (the image id) both write to standard output"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// What standard input gave, kept on disk while the build runs (removed when dropped).
@@ -174,13 +232,19 @@ async fn run_build(
     iidfile: Option<&std::path::Path>,
 ) -> ExitCode {
     let started = Instant::now();
-    // A script must never read the previous build's id: the file goes now, and comes back
-    // only when this build succeeds.
-    if let Some(path) = iidfile {
+    // A script must never read the previous build's id (or its metadata): the files go
+    // now, and come back only when this build succeeds.
+    for (flag, path) in [
+        ("--iidfile", iidfile),
+        ("--metadata-file", spec.metadata_file.as_deref()),
+    ] {
+        let Some(path) = path else {
+            continue;
+        };
         match std::fs::remove_file(path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return fail(EXIT_USAGE, format!("--iidfile {}: {e}", path.display())),
+            Err(e) => return fail(EXIT_USAGE, format!("{flag} {}: {e}", path.display())),
         }
     }
     let ended = Ended::default();
