@@ -48,6 +48,8 @@ use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc;
 
 use crate::events::{ContextUsed, Event};
+use crate::output::Output;
+use crate::push::PushedImage;
 
 /// How often, at most, the upload reports its progress while it runs.
 pub const UPLOAD_PROGRESS_EVERY: Duration = Duration::from_millis(100);
@@ -106,6 +108,15 @@ pub struct BuildSpec {
     /// Report each of BuildKit's status updates as it came
     /// (`Event::Engine(BuildEvent::Status(…))`), for `--progress=rawjson`.
     pub raw_status: bool,
+
+    // What is made after the build (`crate::results`): outputs, pushes, the metadata file.
+    /// Push every tag to its registry after the build (`--push`); needs a tag.
+    pub push: bool,
+    /// Where the result goes besides the engine's image store (`--output`), written from
+    /// the engine after the build, in this order.
+    pub outputs: Vec<Output>,
+    /// Write buildx's build result metadata here after the build (`--metadata-file`).
+    pub metadata_file: Option<PathBuf>,
 }
 
 impl BuildSpec {
@@ -147,6 +158,12 @@ impl BuildSpec {
         }
     }
 
+    /// Whether the build pushes its tags: [`BuildSpec::push`], or an output
+    /// `type=image,push=true` / `type=registry`.
+    pub fn pushes(&self) -> bool {
+        self.push || self.outputs.iter().any(Output::pushes)
+    }
+
     /// The Dockerfile's name inside [`BuildSpec::context_archive`].
     fn archive_dockerfile(&self) -> String {
         self.dockerfile
@@ -176,6 +193,8 @@ pub struct BuildOutcome {
     pub warnings: Vec<String>,
     /// The context that was sent.
     pub context: Option<ctx_tar::Summary>,
+    /// Each tag that was pushed (`--push`), with its manifest's digest, in order.
+    pub pushed: Vec<PushedImage>,
 }
 
 impl BuildOutcome {
@@ -253,6 +272,29 @@ pub enum BuildError {
         /// The build's own error.
         build: Box<BuildError>,
     },
+    /// The build succeeded, and pushing one of its tags failed.
+    Push {
+        /// The tag.
+        image: String,
+        /// Why, in the registry's or the engine's words.
+        reason: String,
+        /// What to do about it, when that can be told.
+        hint: Option<String>,
+    },
+    /// The build succeeded, and writing one of its outputs failed (nothing of it is left).
+    Output {
+        /// The output (`type=tar,dest=rootfs.tar`).
+        output: String,
+        /// Why.
+        reason: String,
+    },
+    /// The build succeeded, and the metadata file could not be written.
+    Metadata {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl BuildError {
@@ -279,6 +321,21 @@ impl fmt::Display for BuildError {
                     write!(f, " ({hint})")?;
                 }
                 write!(f, "; the build then failed: {build}")
+            }
+            BuildError::Push {
+                image,
+                reason,
+                hint,
+            } => {
+                write!(f, "push {image}: {reason}")?;
+                if let Some(hint) = hint {
+                    write!(f, " ({hint})")?;
+                }
+                Ok(())
+            }
+            BuildError::Output { output, reason } => write!(f, "--output {output}: {reason}"),
+            BuildError::Metadata { path, reason } => {
+                write!(f, "--metadata-file {}: {reason}", path.display())
             }
         }
     }
@@ -312,6 +369,7 @@ fn prepare(spec: &BuildSpec) -> Result<Prepared, BuildError> {
     }
     check_tags(&spec.tags)?;
     check_cache_from(&spec.cache_from)?;
+    crate::results::check_results(spec)?;
     let target_platform = match &spec.platform {
         Some(text) => Some(parse_platform(text)?),
         None => None,
@@ -923,9 +981,16 @@ pub async fn build<F: FnMut(&Event)>(
         on_event(&warning_event(message.clone(), &prepared.display, None));
         warnings.push(message);
     }
+    // Outputs, pushes and the metadata file, before the build is said to be finished.
+    let result = match result {
+        Ok(()) => {
+            crate::results::make_results(engine, spec, image_id.as_deref(), &mut on_event).await
+        }
+        Err(err) => Err(err),
+    };
     let duration = started.elapsed();
     match result {
-        Ok(()) => {
+        Ok(pushed) => {
             on_event(&Event::finished(
                 image_id.clone(),
                 spec.tags.clone(),
@@ -939,6 +1004,7 @@ pub async fn build<F: FnMut(&Event)>(
                 images,
                 warnings,
                 context: summary,
+                pushed,
             })
         }
         Err(err) => {
@@ -1245,6 +1311,7 @@ mod tests {
             images: vec![],
             warnings: vec![],
             context: None,
+            pushed: vec![],
         };
         assert!(outcome(vec![step("[1/2] FROM a", false), step("[2/2] RUN b", true)]).all_cached());
         assert!(!outcome(vec![step("[2/2] RUN b", false)]).all_cached());

@@ -54,15 +54,16 @@ use crate::progress::{BuildDecoder, StepFailure};
 use crate::run_settings::{ExtraHost, Network, Ulimit};
 
 /// The body type bollard's requests carry.
-trait BodyOf {
+pub(crate) trait BodyOf {
     type Body;
 }
 impl<B> BodyOf for http::Request<B> {
     type Body = B;
 }
-type Body = <bollard::BollardRequest as BodyOf>::Body;
+pub(crate) type Body = <bollard::BollardRequest as BodyOf>::Body;
 
-type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, bollard::errors::Error>> + Send>>;
+pub(crate) type ByteStream =
+    Pin<Box<dyn Stream<Item = Result<Bytes, bollard::errors::Error>> + Send>>;
 
 /// An Engine API version, `major.minor`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -157,7 +158,7 @@ impl fmt::Display for BuildFailure {
 pub struct EngineError(#[from] Kind);
 
 #[derive(Debug, thiserror::Error)]
-enum Kind {
+pub(crate) enum Kind {
     #[error(transparent)]
     Endpoint(#[from] EndpointError),
     #[error("cannot reach the Docker Engine at {host} ({chosen}): {reason}; {hint}")]
@@ -256,14 +257,14 @@ impl EngineError {
 /// The connection to the engine went away: where the engine is, how that was chosen, and
 /// the transport's own cause.
 #[derive(Debug)]
-struct Lost {
+pub(crate) struct Lost {
     host: String,
     chosen: String,
     reason: String,
 }
 
 impl Lost {
-    fn new(endpoint: &Endpoint, error: &bollard::errors::Error) -> Self {
+    pub(crate) fn new(endpoint: &Endpoint, error: &bollard::errors::Error) -> Self {
         Lost {
             host: endpoint.host.clone(),
             chosen: endpoint.source.to_string(),
@@ -293,7 +294,7 @@ impl From<EndpointError> for EngineError {
 /// (moby `pkg/authorization`: "authorization denied by plugin <name>: <msg>", 403, or
 /// "plugin <name> failed with error: <msg>" when the plugin itself failed) says so, names
 /// the plugin and keeps its message; any other answer keeps the engine's words.
-fn refusal(request: &str, what: &str, status: u16, message: String) -> Kind {
+pub(crate) fn refusal(request: &str, what: &str, status: u16, message: String) -> Kind {
     let request = request.split('?').next().unwrap_or(request).to_owned();
     if let Some(rest) = message.strip_prefix("authorization denied by plugin ") {
         let (plugin, said) = rest
@@ -846,7 +847,7 @@ impl Engine {
 
     /// Sends a request and returns the raw response body. `path` includes any query;
     /// `versioned` puts the negotiated `/v1.xx` before it.
-    fn send(
+    pub(crate) fn send(
         &self,
         long: bool,
         method: Method,
@@ -919,7 +920,7 @@ impl Engine {
 
     /// What a short call's failure becomes: the engine's refusal, a timeout, or the lost
     /// connection with its cause, each naming the call (`what`) and the endpoint.
-    fn call_error(&self, what: &str, error: bollard::errors::Error) -> EngineError {
+    pub(crate) fn call_error(&self, what: &str, error: bollard::errors::Error) -> EngineError {
         use bollard::errors::Error as E;
         match error {
             E::DockerResponseServerError {
@@ -1163,7 +1164,7 @@ impl Engine {
 
 /// Percent-encodes what may not stand in a URI path; a valid image reference is left
 /// as it is.
-fn escape_path(text: &str) -> String {
+pub(crate) fn escape_path(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~/:@".contains(&byte) {
@@ -1186,12 +1187,12 @@ fn failed(need: ImageNeed, reason: String) -> stream::Iter<std::array::IntoIter<
 /// Splits a byte stream into lines; a last line without an ending is kept for
 /// [`LineBuffer::rest`].
 #[derive(Default)]
-struct LineBuffer {
+pub(crate) struct LineBuffer {
     partial: Vec<u8>,
 }
 
 impl LineBuffer {
-    fn push(&mut self, chunk: &[u8]) -> Vec<Vec<u8>> {
+    pub(crate) fn push(&mut self, chunk: &[u8]) -> Vec<Vec<u8>> {
         self.partial.extend_from_slice(chunk);
         let Some(end) = self.partial.iter().rposition(|b| *b == b'\n') else {
             return Vec::new();
@@ -1205,7 +1206,7 @@ impl LineBuffer {
             .collect()
     }
 
-    fn rest(&mut self) -> Option<Vec<u8>> {
+    pub(crate) fn rest(&mut self) -> Option<Vec<u8>> {
         let rest = std::mem::take(&mut self.partial);
         (!rest.trim_ascii().is_empty()).then_some(rest)
     }
@@ -1236,17 +1237,17 @@ struct PullMessage {
 }
 
 #[derive(Deserialize)]
-struct ProgressDetail {
+pub(crate) struct ProgressDetail {
     #[serde(default)]
-    current: Option<u64>,
+    pub(crate) current: Option<u64>,
     #[serde(default)]
-    total: Option<u64>,
+    pub(crate) total: Option<u64>,
 }
 
 #[derive(Deserialize)]
-struct PullErrorDetail {
+pub(crate) struct PullErrorDetail {
     #[serde(default)]
-    message: Option<String>,
+    pub(crate) message: Option<String>,
 }
 
 impl PullState {

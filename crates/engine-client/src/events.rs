@@ -1,5 +1,5 @@
 //! The events a build reports: BuildKit steps, their progress and logs, warnings, the
-//! engine's plain output, the image id, errors, and pre-pull progress.
+//! engine's plain output, the image id, errors, pre-pull progress, and pushes.
 //!
 //! [`BuildEvent`] is the public, stable vocabulary the CLI's `--progress=json` prints,
 //! one event per line. Its JSON form is internally tagged by `"event"`, with
@@ -171,6 +171,47 @@ pub enum BuildEvent {
         platform: Option<String>,
         /// What happened.
         outcome: PullOutcome,
+    },
+    /// A push of an image to its registry was asked of the engine
+    /// (`POST /images/{name}/push`).
+    PushStarted {
+        /// The image, as given (`127.0.0.1:5000/team/app:1`).
+        image: String,
+    },
+    /// Progress of a push, as the engine reports it per layer (what `docker push` prints).
+    PushProgress {
+        /// The image being pushed.
+        image: String,
+        /// The layer the status is about, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        layer: Option<String>,
+        /// The engine's status text (`Preparing`, `Pushing`, `Pushed`, `Layer already
+        /// exists`, `Mounted from …`, `1: digest: sha256:… size: 527`).
+        status: String,
+        /// Bytes sent so far, when reported.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        current: Option<u64>,
+        /// Bytes in all, when reported.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        total: Option<u64>,
+    },
+    /// The image was pushed: the registry holds its manifest under the tag.
+    Pushed {
+        /// The image, as given.
+        image: String,
+        /// The digest of the manifest the registry now holds (`sha256:…`): the image can
+        /// be pulled as `<name>@<digest>`.
+        digest: String,
+        /// The manifest's size in bytes, when the engine said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        size: Option<u64>,
+    },
+    /// The push failed.
+    PushFailed {
+        /// The image, as given.
+        image: String,
+        /// Why, in the registry's or the engine's words (`no basic auth credentials`).
+        reason: String,
     },
 }
 
