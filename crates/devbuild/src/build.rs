@@ -43,10 +43,13 @@ use engine_client::engine::{
     BuildFailure, BuildOptions, Engine, EngineError, ImageNeed, PrepullOptions,
 };
 use engine_client::events::{BuildEvent, PullOutcome};
+use engine_client::run_settings::{ExtraHost, Network, Ulimit};
 use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc;
 
 use crate::events::{ContextUsed, Event};
+use crate::output::Output;
+use crate::push::PushedImage;
 use crate::remote::RemoteContext;
 
 /// How often, at most, the upload reports its progress while it runs.
@@ -87,14 +90,39 @@ pub struct BuildSpec {
     /// `context` (`devbuild build -`): sent as it is, the Dockerfile read from it
     /// (`dockerfile`, relative inside it, default `Dockerfile`).
     pub context_archive: Option<PathBuf>,
+    /// Extra `/etc/hosts` entries of the `RUN`s (`--add-host`).
+    pub extra_hosts: Vec<ExtraHost>,
+    /// The network of the `RUN`s (`--network`).
+    pub network: Network,
+    /// The size of the `RUN`s' `/dev/shm` in bytes (`--shm-size`): Engine 23.0 and later
+    /// (older engines would ignore it, so the build is refused there).
+    pub shm_size: Option<u64>,
+    /// Resource limits of the `RUN`s (`--ulimit`): Engine 23.0 and later, as `shm_size`.
+    pub ulimits: Vec<Ulimit>,
+    /// Images whose inline build cache the build may use (`--cache-from`). Each is pulled
+    /// first with the user's credentials, even when present (the registry's may be newer);
+    /// one that cannot be pulled is a warning, as a cache miss is no error.
+    pub cache_from: Vec<String>,
+    /// Put the build cache's metadata in the image (`--cache-to type=inline`), for later
+    /// builds' `cache_from` once it is pushed.
+    pub inline_cache: bool,
+    /// Report each of BuildKit's status updates as it came
+    /// (`Event::Engine(BuildEvent::Status(…))`), for `--progress=rawjson`.
+    pub raw_status: bool,
 
-    // --- Remote contexts (git and URL contexts; see `crate::remote`) ---
+    // What is made after the build (`crate::results`): outputs, pushes, the metadata file.
+    /// Push every tag to its registry after the build (`--push`); needs a tag.
+    pub push: bool,
+    /// Where the result goes besides the engine's image store (`--output`), written from
+    /// the engine after the build, in this order.
+    pub outputs: Vec<Output>,
+    /// Write buildx's build result metadata here after the build (`--metadata-file`).
+    pub metadata_file: Option<PathBuf>,
     /// A context the engine fetches itself, instead of the directory `context`: a git
     /// repository (`https://…/repo.git#ref:dir`, `git://…`, `git@host:repo`) or an http(s)
     /// URL of a tar or of a Dockerfile ([`RemoteContext::parse`]). `dockerfile` is then a
     /// path inside it; nothing is archived here and `.dockerignore` does not apply.
     pub remote: Option<RemoteContext>,
-    // --- end of remote contexts ---
 }
 
 impl BuildSpec {
@@ -109,13 +137,12 @@ impl BuildSpec {
     /// Reads and analyses the Dockerfile without any engine: the [`BuildError::Input`]
     /// that [`build`] would fail with, if any.
     pub fn check(&self) -> Result<(), BuildError> {
-        // --- Remote contexts: the Dockerfile is not at hand before it is fetched ---
+        // The Dockerfile is not at hand before it is fetched.
         if let Some(remote) = &self.remote {
             crate::remote::check(self, remote)?;
             return prepare(&remote_view(self, None)).map(|_| ());
         }
-        // --- end of remote contexts ---
-        prepare(self).map(|_| ())
+            prepare(self).map(|_| ())
     }
 
     /// The Dockerfile's path on disk: `dockerfile`, else `<context>/Dockerfile`, else
@@ -135,16 +162,20 @@ impl BuildSpec {
 
     /// How errors name the Dockerfile.
     fn dockerfile_display(&self) -> String {
-        // --- Remote contexts ---
         if let Some(remote) = &self.remote {
             return crate::remote::dockerfile_display(self, remote);
         }
-        // --- end of remote contexts ---
-        match (&self.dockerfile_text, &self.context_archive) {
+            match (&self.dockerfile_text, &self.context_archive) {
             (Some(_), _) => "<stdin>".to_owned(),
             (None, Some(_)) => self.archive_dockerfile(),
             (None, None) => self.dockerfile_path().display().to_string(),
         }
+    }
+
+    /// Whether the build pushes its tags: [`BuildSpec::push`], or an output
+    /// `type=image,push=true` / `type=registry`.
+    pub fn pushes(&self) -> bool {
+        self.push || self.outputs.iter().any(Output::pushes)
     }
 
     /// The Dockerfile's name inside [`BuildSpec::context_archive`].
@@ -176,6 +207,8 @@ pub struct BuildOutcome {
     pub warnings: Vec<String>,
     /// The context that was sent.
     pub context: Option<ctx_tar::Summary>,
+    /// Each tag that was pushed (`--push`), with its manifest's digest, in order.
+    pub pushed: Vec<PushedImage>,
 }
 
 impl BuildOutcome {
@@ -253,6 +286,29 @@ pub enum BuildError {
         /// The build's own error.
         build: Box<BuildError>,
     },
+    /// The build succeeded, and pushing one of its tags failed.
+    Push {
+        /// The tag.
+        image: String,
+        /// Why, in the registry's or the engine's words.
+        reason: String,
+        /// What to do about it, when that can be told.
+        hint: Option<String>,
+    },
+    /// The build succeeded, and writing one of its outputs failed (nothing of it is left).
+    Output {
+        /// The output (`type=tar,dest=rootfs.tar`).
+        output: String,
+        /// Why.
+        reason: String,
+    },
+    /// The build succeeded, and the metadata file could not be written.
+    Metadata {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl BuildError {
@@ -279,6 +335,21 @@ impl fmt::Display for BuildError {
                     write!(f, " ({hint})")?;
                 }
                 write!(f, "; the build then failed: {build}")
+            }
+            BuildError::Push {
+                image,
+                reason,
+                hint,
+            } => {
+                write!(f, "push {image}: {reason}")?;
+                if let Some(hint) = hint {
+                    write!(f, " ({hint})")?;
+                }
+                Ok(())
+            }
+            BuildError::Output { output, reason } => write!(f, "--output {output}: {reason}"),
+            BuildError::Metadata { path, reason } => {
+                write!(f, "--metadata-file {}: {reason}", path.display())
             }
         }
     }
@@ -311,6 +382,8 @@ fn prepare(spec: &BuildSpec) -> Result<Prepared, BuildError> {
         check_context(spec)?;
     }
     check_tags(&spec.tags)?;
+    check_cache_from(&spec.cache_from)?;
+    crate::results::check_results(spec)?;
     let target_platform = match &spec.platform {
         Some(text) => Some(parse_platform(text)?),
         None => None,
@@ -425,6 +498,46 @@ fn check_tags(tags: &[String]) -> Result<(), BuildError> {
     Ok(())
 }
 
+/// `--cache-from` names images, checked as tags are.
+fn check_cache_from(images: &[String]) -> Result<(), BuildError> {
+    for image in images {
+        if let Err(e) = dockerfile_froms::ImageRef::parse(image) {
+            return Err(BuildError::Input(format!("--cache-from {image:?}: {e}")));
+        }
+    }
+    Ok(())
+}
+
+/// The cache images, normalised (`app` → `docker.io/library/app:latest`): the engine finds
+/// an image's inline cache in its store only by a name with a tag.
+fn cache_images(spec: &BuildSpec) -> Vec<String> {
+    spec.cache_from
+        .iter()
+        .map(|image| match dockerfile_froms::ImageRef::parse(image) {
+            Ok(reference) => reference.to_string(),
+            Err(_) => image.clone(),
+        })
+        .collect()
+}
+
+/// Options that `engine` would silently ignore are refused, naming the engine.
+fn check_engine_supports(engine: &Engine, options: &BuildOptions) -> Result<(), BuildError> {
+    let ignored = options.unsupported_by(engine.api_version());
+    if ignored.is_empty() {
+        return Ok(());
+    }
+    Err(BuildError::Input(format!(
+        "{} {} Engine 23.0 (API {}) or later: the engine at {} is Engine {} (API {}), whose BuildKit would ignore {}",
+        ignored.join(" and "),
+        if ignored.len() == 1 { "needs" } else { "need" },
+        BuildOptions::MIN_API_RUN_LIMITS,
+        engine.endpoint().host,
+        engine.server_version(),
+        engine.api_version(),
+        if ignored.len() == 1 { "it" } else { "them" },
+    )))
+}
+
 /// `--platform`: one `os/arch[/variant]` Go knows.
 fn parse_platform(text: &str) -> Result<Platform, BuildError> {
     const FORMS: &str = "give os/arch[/variant], such as linux/amd64, linux/arm64 or linux/arm/v7";
@@ -444,25 +557,46 @@ fn parse_platform(text: &str) -> Result<Platform, BuildError> {
     Ok(platform)
 }
 
-/// Build args and labels travel in the URL of `POST /build`: one the HTTP library cannot
-/// send is refused before anything is, saying why.
-fn check_request_length(spec: &BuildSpec) -> Result<(), BuildError> {
-    let options = BuildOptions {
-        dockerfile: Some(".dockerfile.00000000000000000000".to_owned()),
+/// What `POST /build` is asked for `spec`, the Dockerfile sent under the name `dockerfile`.
+fn build_options(spec: &BuildSpec, dockerfile: Option<String>) -> BuildOptions {
+    let mut build_args = spec.build_args.clone();
+    if let Some(epoch) = spec.source_date_epoch {
+        build_args
+            .entry("SOURCE_DATE_EPOCH".into())
+            .or_insert_with(|| epoch.to_string());
+    }
+    if spec.inline_cache {
+        build_args
+            .entry("BUILDKIT_INLINE_CACHE".into())
+            .or_insert_with(|| "1".to_owned());
+    }
+    BuildOptions {
+        dockerfile,
         tags: spec.tags.clone(),
-        build_args: spec.build_args.clone(),
-        target: spec.target.clone(),
+        build_args,
+        target: spec.target.clone().filter(|t| !t.is_empty()),
         platform: spec.platform.clone(),
         labels: spec.labels.clone(),
         no_cache: spec.no_cache,
-        // Remote contexts: the URL travels in the query too.
+        extra_hosts: spec.extra_hosts.clone(),
+        network: spec.network,
+        shm_size: spec.shm_size,
+        ulimits: spec.ulimits.clone(),
+        cache_from: cache_images(spec),
+        raw_status: spec.raw_status,
         remote: spec.remote.as_ref().map(|r| r.url().to_owned()),
-    };
+    }
+}
+
+/// Build args and labels travel in the URL of `POST /build`: one the HTTP library cannot
+/// send is refused before anything is, saying why.
+fn check_request_length(spec: &BuildSpec) -> Result<(), BuildError> {
+    let options = build_options(spec, Some(".dockerfile.00000000000000000000".to_owned()));
     // `/v1.45/build?` and room for the SOURCE_DATE_EPOCH argument the build may add.
     let length = "/v1.45/build?".len() + options.query().len() + 64;
     if length > MAX_REQUEST_TARGET {
         return Err(BuildError::Input(format!(
-            "the build args and labels make the build request's URL {} KiB long; the HTTP library sends at most {} KiB (pass large values as files in the context instead)",
+            "the build args, labels and other options make the build request's URL {} KiB long; the HTTP library sends at most {} KiB (pass large values as files in the context instead)",
             length.div_ceil(1024),
             MAX_REQUEST_TARGET.div_ceil(1024)
         )));
@@ -553,7 +687,7 @@ async fn decide_context<F: FnMut(&Event)>(
             .filter(|need| needed.insert((need.image.clone(), need.platform.clone())))
             .collect();
         if pull && !new_needs.is_empty() {
-            images.extend(run_prepull(engine, spec, new_needs, on_event).await?);
+            images.extend(run_prepull(engine, spec.pull, new_needs, on_event).await?);
         }
         context = analysis.context;
     }
@@ -633,14 +767,13 @@ pub async fn select_context(
     engine: Option<&Engine>,
     spec: &BuildSpec,
 ) -> Result<ContextSelection, BuildError> {
-    // --- Remote contexts: the engine fetches them; nothing is sent from here ---
+    // The engine fetches them; nothing is sent from here.
     if let Some(remote) = &spec.remote {
         crate::remote::check(spec, remote)?;
         return Ok(crate::remote::selection(
             crate::remote::FETCHED_BY_THE_ENGINE,
         ));
     }
-    // --- end of remote contexts ---
     let prepared = prepare(spec)?;
     if spec.whole_context {
         return Ok(ContextSelection::new(&prepared.analysis.context, true));
@@ -669,9 +802,26 @@ fn analyzed_event(prepared: &Prepared) -> Event {
     event
 }
 
-async fn run_prepull<F: FnMut(&Event)>(
+/// Pulls the `--cache-from` images, always (the registry's may be newer than the engine's
+/// copy), for the build's platform.
+async fn prepull_cache<F: FnMut(&Event)>(
     engine: &Engine,
     spec: &BuildSpec,
+    on_event: &mut F,
+) -> Result<Vec<ImageOutcome>, BuildError> {
+    let needs = cache_images(spec)
+        .into_iter()
+        .map(|image| ImageNeed {
+            image,
+            platform: spec.platform.clone(),
+        })
+        .collect();
+    run_prepull(engine, true, needs, on_event).await
+}
+
+async fn run_prepull<F: FnMut(&Event)>(
+    engine: &Engine,
+    always_pull: bool,
     needs: Vec<ImageNeed>,
     on_event: &mut F,
 ) -> Result<Vec<ImageOutcome>, BuildError> {
@@ -682,7 +832,7 @@ async fn run_prepull<F: FnMut(&Event)>(
     let credentials = DockerConfig::load_from_env()
         .map_err(|e| BuildError::Input(format!("docker configuration: {e}")))?;
     let options = PrepullOptions {
-        always_pull: spec.pull,
+        always_pull,
         ..PrepullOptions::default()
     };
     let mut pulls = std::pin::pin!(engine.prepull(needs, Arc::new(credentials), &options));
@@ -712,7 +862,7 @@ pub async fn prepull<F: FnMut(&Event)>(
     spec: &BuildSpec,
     mut on_event: F,
 ) -> Result<Vec<ImageOutcome>, BuildError> {
-    // --- Remote contexts: the Dockerfile fetched first; without it nothing is pre-pulled ---
+    // A remote context's Dockerfile is fetched first; without it nothing is pre-pulled.
     let prepared = match &spec.remote {
         Some(remote) => {
             spec.check()?;
@@ -724,9 +874,8 @@ pub async fn prepull<F: FnMut(&Event)>(
         }
         None => prepare(spec)?,
     };
-    // --- end of remote contexts ---
     on_event(&analyzed_event(&prepared));
-    run_prepull(engine, spec, prepared.needs, &mut on_event).await
+    run_prepull(engine, spec.pull, prepared.needs, &mut on_event).await
 }
 
 /// Builds the image of `spec` on `engine`, reporting every stage to `on_event`: the
@@ -743,7 +892,7 @@ pub async fn build<F: FnMut(&Event)>(
     mut on_event: F,
 ) -> Result<BuildOutcome, BuildError> {
     let started = Instant::now();
-    // --- Remote contexts: the Dockerfile fetched first (see `crate::remote`) ---
+    // The Dockerfile fetched first (see `crate::remote`).
     let fetched = match &spec.remote {
         Some(remote) => {
             spec.check()?;
@@ -758,14 +907,13 @@ pub async fn build<F: FnMut(&Event)>(
     if fetched.as_ref().is_none_or(|f| f.dockerfile.is_some()) {
         on_event(&analyzed_event(&prepared));
     }
-    // --- end of remote contexts ---
     let mut warnings: Vec<String> = prepared
         .analysis
         .warnings
         .iter()
         .map(|w| w.to_string())
         .collect();
-    // --- Remote contexts: a Dockerfile that could not be fetched is a warning ---
+    // A Dockerfile that could not be fetched is a warning.
     if let Some(problem) = fetched.as_ref().and_then(|f| f.problem.as_ref()) {
         let message = format!(
             "{problem}; building without a pre-pull (the engine fetches the context itself)"
@@ -773,7 +921,6 @@ pub async fn build<F: FnMut(&Event)>(
         on_event(&warning_event(message.clone(), &prepared.display, None));
         warnings.push(message);
     }
-    // --- end of remote contexts ---
 
     let mut context = ContextSpec::new(&spec.context);
     context.mtime = prepared.mtime;
@@ -793,14 +940,17 @@ pub async fn build<F: FnMut(&Event)>(
         ));
     }
 
-    let mut images = run_prepull(engine, spec, prepared.needs.clone(), &mut on_event).await?;
+    check_engine_supports(engine, &build_options(spec, None))?;
+
+    let mut images = run_prepull(engine, spec.pull, prepared.needs.clone(), &mut on_event).await?;
+    let cache = prepull_cache(engine, spec, &mut on_event).await?;
     let used = if spec.whole_context || spec.context_archive.is_some() || spec.remote.is_some() {
         prepared.analysis.context.clone()
     } else {
         decide_context(engine, spec, &prepared, true, &mut images, &mut on_event).await?
     };
     let (body, dockerfile, stats) = match (&spec.context_archive, &fetched) {
-        // Remote contexts: an empty body (or, for an old engine, a git subdirectory's tar).
+        // An empty body (or, for an old engine, a git subdirectory's tar).
         (_, Some(fetched)) => {
             on_event(&fetched.selection().event());
             remote_body(spec, fetched)?
@@ -838,33 +988,24 @@ pub async fn build<F: FnMut(&Event)>(
             warnings.push(format!("pull {}: {reason}", image.image));
         }
     }
-
-    let mut build_args = spec.build_args.clone();
-    if let Some(epoch) = spec.source_date_epoch {
-        build_args
-            .entry("SOURCE_DATE_EPOCH".into())
-            .or_insert_with(|| epoch.to_string());
+    for image in &cache {
+        if let PullOutcome::Failed { reason } = &image.outcome {
+            warnings.push(format!(
+                "--cache-from {}: {reason} (the build goes on without its cache, or with the engine's copy)",
+                image.image
+            ));
+        }
     }
-    let options = BuildOptions {
-        dockerfile,
-        tags: spec.tags.clone(),
-        build_args,
-        target: spec.target.clone().filter(|t| !t.is_empty()),
-        platform: spec.platform.clone(),
-        labels: spec.labels.clone(),
-        no_cache: spec.no_cache,
-        // Remote contexts: the engine fetches the context.
-        remote: fetched
-            .as_ref()
-            .and_then(crate::remote::Fetched::engine_remote),
-    };
+
+    let mut options = build_options(spec, dockerfile);
+    // The engine fetches a remote context, except where devbuild sends it (see `crate::remote`).
+    options.remote = fetched.as_ref().and_then(crate::remote::Fetched::engine_remote);
     let (upload_tx, mut upload_rx) = mpsc::unbounded_channel();
-    // --- Remote contexts: no upload to report when the engine fetches the context ---
+    // No upload to report when the engine fetches the context.
     let upload_tx = match options.remote {
         Some(_) => mpsc::unbounded_channel().0,
         None => upload_tx,
     };
-    // --- end of remote contexts ---
     let body = Upload::new(body, stats.clone(), upload_tx);
     let mut events = std::pin::pin!(engine.build(&options, body));
 
@@ -906,9 +1047,16 @@ pub async fn build<F: FnMut(&Event)>(
         on_event(&warning_event(message.clone(), &prepared.display, None));
         warnings.push(message);
     }
+    // Outputs, pushes and the metadata file, before the build is said to be finished.
+    let result = match result {
+        Ok(()) => {
+            crate::results::make_results(engine, spec, image_id.as_deref(), &mut on_event).await
+        }
+        Err(err) => Err(err),
+    };
     let duration = started.elapsed();
     match result {
-        Ok(()) => {
+        Ok(pushed) => {
             on_event(&Event::finished(
                 image_id.clone(),
                 spec.tags.clone(),
@@ -922,11 +1070,12 @@ pub async fn build<F: FnMut(&Event)>(
                 images,
                 warnings,
                 context: summary,
+                pushed,
             })
         }
         Err(err) => {
             let err = with_pull_cause(err, &images);
-            // Remote contexts: an error that does not say what was fetched names it.
+            // An error that does not say what was fetched names it.
             let err = match &spec.remote {
                 Some(remote) => crate::remote::naming_the_context(err, remote),
                 None => err,
@@ -1085,7 +1234,7 @@ fn record(
     }
 }
 
-// --- Remote contexts (see `crate::remote`) ---
+// Remote contexts (see `crate::remote`).
 
 /// A remote spec as [`prepare`] takes it: the fetched Dockerfile's text as
 /// `dockerfile_text`, or, when there is none, a Dockerfile that needs nothing (the target
@@ -1121,7 +1270,6 @@ fn remote_body(
     Ok((body, dockerfile, None))
 }
 
-// --- end of remote contexts ---
 
 /// A build's body: the context's tar, as it is produced or read.
 type BodyStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
@@ -1271,6 +1419,7 @@ mod tests {
             images: vec![],
             warnings: vec![],
             context: None,
+            pushed: vec![],
         };
         assert!(outcome(vec![step("[1/2] FROM a", false), step("[2/2] RUN b", true)]).all_cached());
         assert!(!outcome(vec![step("[2/2] RUN b", false)]).all_cached());

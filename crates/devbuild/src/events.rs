@@ -3,8 +3,10 @@
 //!
 //! An event is a JSON object whose `"event"` field names it (`snake_case`). The engine's
 //! own events ([`BuildEvent`]: BuildKit's steps, their progress and logs, warnings, the
-//! pre-pull) appear exactly as `engine_client` serialises them; devbuild adds the events of
-//! the stages around them: the Dockerfile's analysis, the context upload and the result.
+//! pre-pull, the pushes) appear exactly as `engine_client` serialises them; devbuild adds the
+//! events of the stages around them: the Dockerfile's analysis, the context upload, the
+//! outputs and the result. Outputs, then pushes, come after the build and before `finished`
+//! (a failed one ends the run with `failed`).
 //! In the order a build reports them (fields with `?` are left out when unknown or empty):
 //!
 //! | `"event"` | fields |
@@ -24,6 +26,12 @@
 //! | `stream` | `text` |
 //! | `image_id` | `id` |
 //! | `error` | `message`, `code?` |
+//! | `output_started` | `output` (`type=tar,dest=rootfs.tar`) |
+//! | `output_written` | `output`, `bytes` |
+//! | `push_started` | `image` |
+//! | `push_progress` | `image`, `layer?`, `status`, `current?`, `total?` |
+//! | `pushed` | `image`, `digest`, `size?` |
+//! | `push_failed` | `image`, `reason` |
 //! | `finished` | `image_id?`, `tags`, `duration_ms` |
 //! | `failed` | `message`, `step?`, `duration_ms` |
 //!
@@ -95,6 +103,18 @@ pub enum Event {
         /// Paths left out because the Dockerfile does not read them (when done).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         unused: Option<u64>,
+    },
+    /// An output (`--output`) of the built image is being written.
+    OutputStarted {
+        /// The output, in canonical form (`type=tar,dest=rootfs.tar`).
+        output: String,
+    },
+    /// An output is in place.
+    OutputWritten {
+        /// The output, in canonical form.
+        output: String,
+        /// Bytes written: the file's size, or the files' sizes for a directory.
+        bytes: u64,
     },
     /// The build succeeded.
     Finished {

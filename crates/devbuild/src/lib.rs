@@ -66,6 +66,14 @@
 //! - [`events`]: [`Event`], everything a build reports, from the analysis to the result
 //!   (what `--progress=json` prints, one per line);
 //! - [`render`]: the progress renderers (`plain` like buildx's, `json`, the live `tty` view).
+//!
+//! And what a build makes after BuildKit, as `docker buildx build` does:
+//!
+//! - [`output`]: `--output` (`type=docker`, `type=tar`, `type=local`, `type=image`), parsed
+//!   as buildx parses it and written atomically from the engine's image;
+//! - [`push`]: `--push`, each tag pushed through the engine with the docker CLI's
+//!   credentials ([`BuildOutcome::pushed`] has the digests);
+//! - [`metadata`]: `--metadata-file`, buildx's result keys.
 #![deny(missing_docs)]
 
 pub use ctx_tar;
@@ -74,11 +82,17 @@ pub use engine_client;
 
 pub mod build;
 pub mod events;
+pub mod metadata;
+pub mod output;
+pub mod push;
 pub mod remote;
 pub mod render;
+mod results;
 
 pub use build::{
     build, prepull, select_context, BuildError, BuildOutcome, BuildSpec, ContextSelection,
     ImageOutcome, StepTiming,
 };
 pub use events::Event;
+pub use output::{Destination, Output};
+pub use push::PushedImage;

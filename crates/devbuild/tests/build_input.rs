@@ -88,7 +88,7 @@ fn build_args_too_long_for_a_url_are_refused_saying_why() {
     let arg = format!("BIG={}", "x".repeat(70_000));
     refused(
         &build(dir.path(), &["--build-arg", &arg, "."]),
-        "the build args and labels make the build request's URL 69 KiB long",
+        "the build args, labels and other options make the build request's URL 69 KiB long",
     );
 }
 
@@ -167,5 +167,108 @@ fn standard_input_cannot_be_both_the_dockerfile_and_the_context() {
     refused(
         &build(dir.path(), &["-f", "-", "-"]),
         "`-f -` and the context `-` cannot both read standard input",
+    );
+}
+
+/// Every buildx option devbuild cannot serve is refused with exit status 2 and one line
+/// saying why and what works instead (never clap's tips), and bad values of the options it
+/// serves name the option and the value; the table is `tests/data/buildx-refusals.txt`, one
+/// command line per line.
+#[test]
+fn buildx_options_it_cannot_serve_are_refused_in_one_line() {
+    let dir = context("FROM scratch\nCOPY a.txt /\n");
+    let table = include_str!("data/buildx-refusals.txt");
+    let mut report = String::new();
+    for line in table
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+    {
+        let args: Vec<&str> = line.split_whitespace().chain(["."]).collect();
+        let output = build(dir.path(), &args);
+        let error = stderr(&output);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{line}: {}",
+            transcript(&output)
+        );
+        assert_eq!(
+            error.lines().count(),
+            1,
+            "{line}: more than one line: {error}"
+        );
+        assert!(error.starts_with("error: "), "{line}: {error}");
+        for tip in ["tip:", "For more information", "Usage:"] {
+            assert!(!error.contains(tip), "{line}: clap's {tip:?} in {error}");
+        }
+        report.push_str(&format!("$ {line}\n{error}"));
+    }
+    insta::assert_snapshot!(report);
+}
+
+/// The legacy options of `docker build` that buildx ignores are accepted, each with a
+/// warning that it has no effect; `--rm` and `--force-rm` say nothing.
+#[test]
+fn legacy_docker_build_options_are_accepted_with_a_warning() {
+    let dir = context("FROM scratch\nCOPY a.txt /\n");
+    let output = build(
+        dir.path(),
+        &[
+            "--squash",
+            "--memory",
+            "1g",
+            "--rm=false",
+            "--force-rm",
+            "--isolation",
+            "default",
+            ".",
+        ],
+    );
+    // Accepted: the run goes on to the engine, which is not there (exit status 3).
+    assert_eq!(output.status.code(), Some(3), "{}", transcript(&output));
+    let error = stderr(&output);
+    let warnings: Vec<&str> = error
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .collect();
+    assert_eq!(warnings.len(), 3, "{error}");
+    for flag in ["--squash", "--memory", "--isolation"] {
+        assert!(warnings.iter().any(|w| w.contains(flag)), "{flag}: {error}");
+    }
+}
+
+/// `BUILDKIT_PROGRESS` chooses the mode when `--progress` is auto, as in buildx; a bad value
+/// names the variable.
+#[test]
+fn buildkit_progress_picks_the_default_mode() {
+    let dir = context("FROM scratch\nCOPY a.txt /\n");
+    let run = |value: &str, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_devbuild"))
+            .arg("build")
+            .args(args)
+            .arg(".")
+            .current_dir(dir.path())
+            .env_remove("DOCKER_CONTEXT")
+            .env("BUILDKIT_PROGRESS", value)
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .env("DOCKER_CONFIG", dir.path().join(".no-docker-config"))
+            .output()
+            .unwrap()
+    };
+    // json: the failure is a `failed` event on standard output.
+    let output = run("json", &[]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(r#""event":"failed""#),
+        "{}",
+        transcript(&output)
+    );
+    // An explicit mode wins.
+    let output = run("json", &["--progress=plain"]);
+    assert!(output.stdout.is_empty(), "{}", transcript(&output));
+    let output = run("fancy", &[]);
+    refused(
+        &output,
+        "BUILDKIT_PROGRESS: unknown progress mode \"fancy\"",
     );
 }

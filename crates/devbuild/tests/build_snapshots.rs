@@ -141,8 +141,8 @@ fn renumber_steps(text: &str) -> String {
     out
 }
 
-/// Where a step that BuildKit may share with a concurrent build goes among the others of
-/// its kind: they run concurrently and report in any order (as in [`stable_groups`]).
+/// Where a step whose name is `name` goes among the steps that vary (see
+/// [`stable_groups`]): BuildKit runs them concurrently, in any order.
 fn varying_rank(name: &str) -> u8 {
     if name == "[internal] load remote build context" {
         0
@@ -155,13 +155,13 @@ fn varying_rank(name: &str) -> u8 {
     }
 }
 
-/// JSON events with the varying fields replaced.
+/// JSON events with the varying fields replaced, and the steps that vary kept once each,
+/// in a fixed order where the first of them was (as [`stable_groups`] does).
 fn normalise_json(text: &str, dir: &Path, tag: &str) -> String {
-    let mut seen = std::collections::HashSet::new();
-    let mut kept: Vec<serde_json::Value> = Vec::new();
-    // The steps that vary go where the first of them was, in BuildKit's order.
+    let mut events: Vec<serde_json::Value> = Vec::new();
     let mut varying: Vec<(u8, serde_json::Value)> = Vec::new();
     let mut varying_at = None;
+    let mut seen = std::collections::HashSet::new();
     for line in text.lines() {
         let mut event: serde_json::Value = serde_json::from_str(line).unwrap();
         for key in ["duration_ms", "bytes_per_sec", "digest", "id", "image_id"] {
@@ -189,26 +189,23 @@ fn normalise_json(text: &str, dir: &Path, tag: &str) -> String {
             if let Some((_, image)) = event["name"].as_str().and_then(|n| n.split_once("] FROM ")) {
                 event["name"] = serde_json::json!(format!("[<n>] FROM {image}"));
             }
-            if !seen.insert(event["name"].to_string()) {
-                continue;
+            let name = event["name"].as_str().unwrap_or_default().to_owned();
+            if seen.insert(name.clone()) {
+                varying_at.get_or_insert(events.len());
+                varying.push((varying_rank(&name), event));
             }
-            varying_at.get_or_insert(kept.len());
-            varying.push((
-                varying_rank(event["name"].as_str().unwrap_or_default()),
-                event,
-            ));
             continue;
         }
-        kept.push(event);
+        events.push(event);
     }
     varying.sort_by_key(|(rank, _)| *rank);
-    let at = varying_at.unwrap_or(kept.len());
-    kept.splice(at..at, varying.into_iter().map(|(_, event)| event));
-    // A step left out above (or shared with a concurrent build) keeps its number: number the
-    // steps kept in the order they appear.
+    let at = varying_at.unwrap_or(events.len());
+    events.splice(at..at, varying.into_iter().map(|(_, event)| event));
+    // A step left out above (or shared with a concurrent build) keeps its number: number
+    // the steps kept in the order they appear.
     let mut steps = std::collections::HashMap::new();
     let mut out = String::new();
-    for mut event in kept {
+    for mut event in events {
         if let Some(step) = event["step"].as_u64() {
             let next = steps.len() as u64 + 1;
             event["step"] = serde_json::json!(*steps.entry(step).or_insert(next));

@@ -51,17 +51,19 @@ use crate::credentials::{registry_of, DockerConfig, RegistryAuth};
 use crate::endpoint::{Endpoint, EndpointEnv, EndpointError};
 use crate::events::{BuildEvent, PullOutcome};
 use crate::progress::{BuildDecoder, StepFailure};
+use crate::run_settings::{ExtraHost, Network, Ulimit};
 
 /// The body type bollard's requests carry.
-trait BodyOf {
+pub(crate) trait BodyOf {
     type Body;
 }
 impl<B> BodyOf for http::Request<B> {
     type Body = B;
 }
-type Body = <bollard::BollardRequest as BodyOf>::Body;
+pub(crate) type Body = <bollard::BollardRequest as BodyOf>::Body;
 
-type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, bollard::errors::Error>> + Send>>;
+pub(crate) type ByteStream =
+    Pin<Box<dyn Stream<Item = Result<Bytes, bollard::errors::Error>> + Send>>;
 
 /// An Engine API version, `major.minor`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -156,7 +158,7 @@ impl fmt::Display for BuildFailure {
 pub struct EngineError(#[from] Kind);
 
 #[derive(Debug, thiserror::Error)]
-enum Kind {
+pub(crate) enum Kind {
     #[error(transparent)]
     Endpoint(#[from] EndpointError),
     #[error("cannot reach the Docker Engine at {host} ({chosen}): {reason}; {hint}")]
@@ -255,14 +257,14 @@ impl EngineError {
 /// The connection to the engine went away: where the engine is, how that was chosen, and
 /// the transport's own cause.
 #[derive(Debug)]
-struct Lost {
+pub(crate) struct Lost {
     host: String,
     chosen: String,
     reason: String,
 }
 
 impl Lost {
-    fn new(endpoint: &Endpoint, error: &bollard::errors::Error) -> Self {
+    pub(crate) fn new(endpoint: &Endpoint, error: &bollard::errors::Error) -> Self {
         Lost {
             host: endpoint.host.clone(),
             chosen: endpoint.source.to_string(),
@@ -292,7 +294,7 @@ impl From<EndpointError> for EngineError {
 /// (moby `pkg/authorization`: "authorization denied by plugin <name>: <msg>", 403, or
 /// "plugin <name> failed with error: <msg>" when the plugin itself failed) says so, names
 /// the plugin and keeps its message; any other answer keeps the engine's words.
-fn refusal(request: &str, what: &str, status: u16, message: String) -> Kind {
+pub(crate) fn refusal(request: &str, what: &str, status: u16, message: String) -> Kind {
     let request = request.split('?').next().unwrap_or(request).to_owned();
     if let Some(rest) = message.strip_prefix("authorization denied by plugin ") {
         let (plugin, said) = rest
@@ -496,17 +498,49 @@ pub struct BuildOptions {
     pub labels: BTreeMap<String, String>,
     /// Do not use the build cache.
     pub no_cache: bool,
-
-    // --- Remote contexts (git and URL contexts) ---
+    /// Extra `/etc/hosts` entries of the `RUN`s (`extrahosts`).
+    pub extra_hosts: Vec<ExtraHost>,
+    /// The network of the `RUN`s (`networkmode`).
+    pub network: Network,
+    /// The size of the `RUN`s' `/dev/shm` in bytes (`shmsize`; engines from API 1.42).
+    pub shm_size: Option<u64>,
+    /// Resource limits of the `RUN`s (`ulimits`; engines from API 1.42).
+    pub ulimits: Vec<Ulimit>,
+    /// Images in the engine's store whose inline cache the build may use (`cachefrom`).
+    pub cache_from: Vec<String>,
+    /// Also report each of BuildKit's status updates as it came
+    /// ([`BuildEvent::Status`](crate::events::BuildEvent::Status)), for a renderer of its own.
+    pub raw_status: bool,
     /// A context the engine fetches itself (`remote=`): a git URL (`…/repo.git#ref:dir`,
     /// `git://…`, `git@host:repo`) or an http(s) URL of a tar or of a Dockerfile. The body
     /// given to [`Engine::build`] is then ignored by the engine: send an empty one, and give
     /// `dockerfile` as a path inside that context.
     pub remote: Option<String>,
-    // --- end of remote contexts ---
 }
 
 impl BuildOptions {
+    /// The oldest API whose BuildKit applies `shmsize` and `ulimits` (Engine 23.0): older
+    /// engines accept them and silently ignore them.
+    pub const MIN_API_RUN_LIMITS: ApiVersion = ApiVersion {
+        major: 1,
+        minor: 42,
+    };
+
+    /// The options that an engine speaking `api` would ignore: their names, as
+    /// `docker buildx build` spells them.
+    pub fn unsupported_by(&self, api: ApiVersion) -> Vec<&'static str> {
+        let mut ignored = Vec::new();
+        if api < Self::MIN_API_RUN_LIMITS {
+            if self.shm_size.is_some() {
+                ignored.push("--shm-size");
+            }
+            if !self.ulimits.is_empty() {
+                ignored.push("--ulimit");
+            }
+        }
+        ignored
+    }
+
     /// The query string of `POST /build`.
     pub fn query(&self) -> String {
         let mut query = form_urlencoded::Serializer::new(String::new());
@@ -534,11 +568,26 @@ impl BuildOptions {
         if self.no_cache {
             query.append_pair("nocache", "1");
         }
-        // --- Remote contexts ---
+        for host in &self.extra_hosts {
+            query.append_pair("extrahosts", &host.to_string());
+        }
+        if self.network != Network::Default {
+            query.append_pair("networkmode", self.network.as_str());
+        }
+        if let Some(size) = self.shm_size.filter(|&size| size > 0) {
+            query.append_pair("shmsize", &size.to_string());
+        }
+        if !self.ulimits.is_empty() {
+            let json = serde_json::to_string(&self.ulimits).expect("ulimits serialise");
+            query.append_pair("ulimits", &json);
+        }
+        if !self.cache_from.is_empty() {
+            let json = serde_json::to_string(&self.cache_from).expect("a list of strings");
+            query.append_pair("cachefrom", &json);
+        }
         if let Some(remote) = &self.remote {
             query.append_pair("remote", remote);
         }
-        // --- end of remote contexts ---
         query.finish()
     }
 }
@@ -806,7 +855,7 @@ impl Engine {
 
     /// Sends a request and returns the raw response body. `path` includes any query;
     /// `versioned` puts the negotiated `/v1.xx` before it.
-    fn send(
+    pub(crate) fn send(
         &self,
         long: bool,
         method: Method,
@@ -879,7 +928,7 @@ impl Engine {
 
     /// What a short call's failure becomes: the engine's refusal, a timeout, or the lost
     /// connection with its cause, each naming the call (`what`) and the endpoint.
-    fn call_error(&self, what: &str, error: bollard::errors::Error) -> EngineError {
+    pub(crate) fn call_error(&self, what: &str, error: bollard::errors::Error) -> EngineError {
         use bollard::errors::Error as E;
         match error {
             E::DockerResponseServerError {
@@ -1091,7 +1140,11 @@ impl Engine {
             context_error,
             body,
             lines: LineBuffer::default(),
-            decoder: BuildDecoder::new(),
+            decoder: if options.raw_status {
+                BuildDecoder::with_raw_status()
+            } else {
+                BuildDecoder::new()
+            },
             pending: VecDeque::new(),
             done: false,
         };
@@ -1119,7 +1172,7 @@ impl Engine {
 
 /// Percent-encodes what may not stand in a URI path; a valid image reference is left
 /// as it is.
-fn escape_path(text: &str) -> String {
+pub(crate) fn escape_path(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~/:@".contains(&byte) {
@@ -1142,12 +1195,12 @@ fn failed(need: ImageNeed, reason: String) -> stream::Iter<std::array::IntoIter<
 /// Splits a byte stream into lines; a last line without an ending is kept for
 /// [`LineBuffer::rest`].
 #[derive(Default)]
-struct LineBuffer {
+pub(crate) struct LineBuffer {
     partial: Vec<u8>,
 }
 
 impl LineBuffer {
-    fn push(&mut self, chunk: &[u8]) -> Vec<Vec<u8>> {
+    pub(crate) fn push(&mut self, chunk: &[u8]) -> Vec<Vec<u8>> {
         self.partial.extend_from_slice(chunk);
         let Some(end) = self.partial.iter().rposition(|b| *b == b'\n') else {
             return Vec::new();
@@ -1161,7 +1214,7 @@ impl LineBuffer {
             .collect()
     }
 
-    fn rest(&mut self) -> Option<Vec<u8>> {
+    pub(crate) fn rest(&mut self) -> Option<Vec<u8>> {
         let rest = std::mem::take(&mut self.partial);
         (!rest.trim_ascii().is_empty()).then_some(rest)
     }
@@ -1192,17 +1245,17 @@ struct PullMessage {
 }
 
 #[derive(Deserialize)]
-struct ProgressDetail {
+pub(crate) struct ProgressDetail {
     #[serde(default)]
-    current: Option<u64>,
+    pub(crate) current: Option<u64>,
     #[serde(default)]
-    total: Option<u64>,
+    pub(crate) total: Option<u64>,
 }
 
 #[derive(Deserialize)]
-struct PullErrorDetail {
+pub(crate) struct PullErrorDetail {
     #[serde(default)]
-    message: Option<String>,
+    pub(crate) message: Option<String>,
 }
 
 impl PullState {
@@ -1349,7 +1402,6 @@ mod tests {
     use super::*;
     use crate::endpoint::EndpointSource;
 
-    // --- Remote contexts ---
     #[test]
     fn a_remote_context_travels_as_the_remote_parameter() {
         let options = BuildOptions {
@@ -1363,7 +1415,6 @@ mod tests {
         );
         assert!(!BuildOptions::default().query().contains("remote"));
     }
-    // --- end of remote contexts ---
 
     #[test]
     fn image_info_reads_the_config_a_build_sees() {

@@ -1,5 +1,5 @@
 //! The events a build reports: BuildKit steps, their progress and logs, warnings, the
-//! engine's plain output, the image id, errors, and pre-pull progress.
+//! engine's plain output, the image id, errors, pre-pull progress, and pushes.
 //!
 //! [`BuildEvent`] is the public, stable vocabulary the CLI's `--progress=json` prints,
 //! one event per line. Its JSON form is internally tagged by `"event"`, with
@@ -19,6 +19,8 @@
 //! (`#1`, `#2`, …) in the order they first start. No event ever holds a credential.
 
 use serde::{Deserialize, Serialize};
+
+use crate::solve_status::SolveStatus;
 
 /// One thing that happened during a pre-pull or a build.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,6 +130,12 @@ pub enum BuildEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         code: Option<i64>,
     },
+    /// One of BuildKit's status updates as it came, in the JSON form of BuildKit's Go
+    /// client (reported only when asked for: [`BuildOptions::raw_status`]); the step
+    /// events decoded from it follow it.
+    ///
+    /// [`BuildOptions::raw_status`]: crate::engine::BuildOptions::raw_status
+    Status(Box<SolveStatus>),
     /// A pull was asked of the engine (before any answer: a slow registry may keep it
     /// silent for long).
     PullStarted {
@@ -163,6 +171,47 @@ pub enum BuildEvent {
         platform: Option<String>,
         /// What happened.
         outcome: PullOutcome,
+    },
+    /// A push of an image to its registry was asked of the engine
+    /// (`POST /images/{name}/push`).
+    PushStarted {
+        /// The image, as given (`127.0.0.1:5000/team/app:1`).
+        image: String,
+    },
+    /// Progress of a push, as the engine reports it per layer (what `docker push` prints).
+    PushProgress {
+        /// The image being pushed.
+        image: String,
+        /// The layer the status is about, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        layer: Option<String>,
+        /// The engine's status text (`Preparing`, `Pushing`, `Pushed`, `Layer already
+        /// exists`, `Mounted from …`, `1: digest: sha256:… size: 527`).
+        status: String,
+        /// Bytes sent so far, when reported.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        current: Option<u64>,
+        /// Bytes in all, when reported.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        total: Option<u64>,
+    },
+    /// The image was pushed: the registry holds its manifest under the tag.
+    Pushed {
+        /// The image, as given.
+        image: String,
+        /// The digest of the manifest the registry now holds (`sha256:…`): the image can
+        /// be pulled as `<name>@<digest>`.
+        digest: String,
+        /// The manifest's size in bytes, when the engine said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        size: Option<u64>,
+    },
+    /// The push failed.
+    PushFailed {
+        /// The image, as given.
+        image: String,
+        /// Why, in the registry's or the engine's words (`no basic auth credentials`).
+        reason: String,
     },
 }
 

@@ -13,7 +13,13 @@
 //!   `credHelpers`) and the `X-Registry-Auth` header; secrets never show.
 //! - [`engine`]: connect and negotiate, inspect, pull, pre-pull, build.
 //! - [`events`]: [`BuildEvent`], the public, serialisable vocabulary of progress.
+//! - [`push`]: push an image to its registry with credentials ([`Engine::push`]), and the
+//!   registry's descriptor of what it holds; `Engine::save_image` streams an image as
+//!   `docker save` writes it.
 //! - [`progress`]: decoding the build response (and `moby.buildkit.trace`) into events.
+//! - [`run_settings`]: what the build's `RUN`s get (hosts, network, `/dev/shm`, ulimits),
+//!   parsed as buildx parses its flags.
+//! - [`solve_status`]: BuildKit's status updates as its Go client writes them in JSON.
 //!
 //! Errors say what failed and why in plain words: the endpoint and how it was chosen, the
 //! OS's reason for a failed connection (`connection refused`), the TLS file that is
@@ -49,6 +55,10 @@ pub mod endpoint;
 pub mod engine;
 pub mod events;
 pub mod progress;
+pub mod push;
+pub mod run_settings;
+mod save;
+pub mod solve_status;
 #[cfg(feature = "tls")]
 mod tls;
 

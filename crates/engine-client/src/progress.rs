@@ -31,6 +31,7 @@ use prost::Message as _;
 use serde::Deserialize;
 
 use crate::events::{BuildEvent, LogStream, SourceLocation};
+use crate::solve_status::SolveStatus;
 
 /// How many of a step's last log lines are kept for a failure report.
 pub const FAILURE_LOG_LINES: usize = 20;
@@ -173,15 +174,29 @@ pub mod proto {
         pub ranges: Vec<Range>,
     }
 
-    /// A source file (the file's content and definition are not decoded).
+    /// A source file.
     #[derive(Clone, PartialEq, prost::Message)]
     pub struct SourceInfo {
         /// The file's name.
         #[prost(string, tag = "1")]
         pub filename: String,
+        /// Its content.
+        #[prost(bytes = "vec", tag = "2")]
+        pub data: Vec<u8>,
+        /// The LLB that reads it.
+        #[prost(message, optional, tag = "3")]
+        pub definition: Option<Definition>,
         /// Its language (`Dockerfile`).
         #[prost(string, tag = "4")]
         pub language: String,
+    }
+
+    /// An LLB definition (its metadata and source map are not decoded).
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Definition {
+        /// The serialised operations.
+        #[prost(bytes = "vec", repeated, tag = "1")]
+        pub def: Vec<Vec<u8>>,
     }
 
     /// A span of a source file.
@@ -275,6 +290,7 @@ pub struct BuildDecoder {
     failure: Option<StepFailure>,
     image_id: Option<String>,
     error: Option<String>,
+    raw_status: bool,
 }
 
 impl fmt::Debug for BuildDecoder {
@@ -318,6 +334,15 @@ impl BuildDecoder {
         Self::default()
     }
 
+    /// A decoder that also reports each of BuildKit's status updates as it came, as
+    /// [`BuildEvent::Status`] before the events decoded from it.
+    pub fn with_raw_status() -> Self {
+        Self {
+            raw_status: true,
+            ..Self::default()
+        }
+    }
+
     /// Decodes one line of the response (a JSON message; surrounding whitespace and an
     /// empty line are fine).
     pub fn decode_line(&mut self, line: &[u8]) -> Result<Vec<BuildEvent>, DecodeError> {
@@ -353,6 +378,9 @@ impl BuildDecoder {
                 let status = proto::StatusResponse::decode(bytes.as_slice()).map_err(|e| {
                     DecodeError::new(format!("trace is not a StatusResponse: {e}"), trimmed)
                 })?;
+                if self.raw_status {
+                    events.push(BuildEvent::Status(Box::new(SolveStatus::from(&status))));
+                }
                 events.extend(self.decode_status(status));
             }
             (Some("moby.buildkit.trace"), _) => {

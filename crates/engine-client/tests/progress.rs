@@ -312,6 +312,7 @@ fn warnings_carry_their_step_and_location() {
                 info: Some(SourceInfo {
                     filename: "Dockerfile".into(),
                     language: "Dockerfile".into(),
+                    ..SourceInfo::default()
                 }),
                 ranges: vec![Range {
                     start: Some(Position {

@@ -403,6 +403,12 @@ async fn build_streams_the_context_and_reads_a_last_line_without_an_ending() {
         platform: Some("linux/amd64".into()),
         labels: [("org.x".to_owned(), "1".to_owned())].into(),
         no_cache: true,
+        extra_hosts: vec!["db:10.0.0.2".parse().unwrap(), "v6=[::1]".parse().unwrap()],
+        network: "none".parse().unwrap(),
+        shm_size: Some(64 << 20),
+        ulimits: vec!["nofile=1024:2048".parse().unwrap()],
+        cache_from: vec!["host:5000/app:cache".into()],
+        raw_status: false,
         ..BuildOptions::default()
     };
     let items: Vec<_> = engine.build(&options, tar_chunks()).collect().await;
@@ -427,7 +433,10 @@ async fn build_streams_the_context_and_reads_a_last_line_without_an_ending() {
         build.request_line,
         "POST /v1.45/build?version=2&dockerfile=sub%2FDockerfile&t=a%3A1&t=b%3A2\
          &buildargs=%7B%22HTTP_PROXY%22%3A%22x+y%22%7D&labels=%7B%22org.x%22%3A%221%22%7D\
-         &target=final&platform=linux%2Famd64&nocache=1 HTTP/1.1"
+         &target=final&platform=linux%2Famd64&nocache=1\
+         &extrahosts=db%3A10.0.0.2&extrahosts=v6%3A%3A%3A1&networkmode=none&shmsize=67108864\
+         &ulimits=%5B%7B%22Name%22%3A%22nofile%22%2C%22Soft%22%3A1024%2C%22Hard%22%3A2048%7D%5D\
+         &cachefrom=%5B%22host%3A5000%2Fapp%3Acache%22%5D HTTP/1.1"
     );
     assert_eq!(build.header("content-type"), Some("application/x-tar"));
     assert_eq!(build.header("transfer-encoding"), Some("chunked"));

@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 
 use devbuild::build::{build, BuildError, BuildSpec};
 use devbuild::engine_client::engine::Engine;
+use devbuild::output::Output;
 use devbuild::render::{Progress, ProgressMode};
 use devbuild::Event;
 
+use super::buildx_flags::{EngineFlags, LegacyFlags, RefusedFlags};
 use super::{fail, BuildInputs, EXIT_FAILED, EXIT_USAGE};
 
 /// Exit status when the engine cannot be reached.
@@ -56,18 +58,86 @@ pub struct Args {
     /// Print only the image id on standard output.
     #[arg(short = 'q', long)]
     quiet: bool,
-    /// How to show progress: auto, tty, plain, json or quiet.
+    /// How to show progress: auto, tty, plain, json, rawjson or quiet (default:
+    /// BUILDKIT_PROGRESS, else auto).
     #[arg(long, value_name = "MODE", default_value = "auto")]
     progress: ProgressMode,
+    #[command(flatten)]
+    engine_flags: EngineFlags,
+    #[command(flatten)]
+    legacy: LegacyFlags,
+    #[command(flatten)]
+    refused: RefusedFlags,
+
+    // What is made after the build: pushes, outputs, the metadata file.
+    /// Push every tag to its registry after the build (shorthand for `--output=type=registry`).
+    #[arg(long)]
+    push: bool,
+    /// Accepted: the image always lands in the engine's image store (shorthand for
+    /// `--output=type=docker`).
+    #[arg(long)]
+    load: bool,
+    /// Also write the result: `type=docker,dest=FILE`, `type=tar[,dest=FILE]`,
+    /// `type=local,dest=DIR`, `type=image[,push=true]`, `type=registry`; `DIR` alone is
+    /// `type=local`, `-` a tar on standard output (repeatable).
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "PATH|type=TYPE[,KEY=VALUE]"
+    )]
+    outputs: Vec<String>,
+    /// Write the build result metadata (buildx's keys) to this file.
+    #[arg(long, value_name = "FILE")]
+    metadata_file: Option<PathBuf>,
 }
 
 /// Runs `devbuild build`.
 pub fn run(args: &Args) -> ExitCode {
+    let mode = match progress_mode(args) {
+        Ok(mode) => mode,
+        Err(message) => return refuse(args.progress, message),
+    };
+    let mut spec = match spec_of(args, mode) {
+        Ok(spec) => spec,
+        Err(message) => return refuse(mode, message),
+    };
+    // Kept until the build ends: what `-` read from standard input.
+    let _stdin = match read_stdin(args, &mut spec) {
+        Ok(stdin) => stdin,
+        Err(message) => return refuse(mode, message),
+    };
+    let runtime = match super::runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    runtime.block_on(run_build(&spec, mode, args.iidfile.as_deref()))
+}
+
+/// Bad usage: exit status 2, and a JSON run's one `failed` event.
+fn refuse(mode: ProgressMode, message: String) -> ExitCode {
+    if mode == ProgressMode::Json {
+        let event = Event::failed(message.clone(), None, Duration::ZERO);
+        println!(
+            "{}",
+            serde_json::to_string(&event).expect("events serialise")
+        );
+    }
+    fail(EXIT_USAGE, message)
+}
+
+/// The spec the command line asks for (standard input not read yet).
+fn spec_of(args: &Args, mode: ProgressMode) -> Result<BuildSpec, String> {
+    if let Some(refusal) = args.refused.refusal() {
+        return Err(refusal);
+    }
     let mut spec = BuildSpec::new(&args.context);
+    args.engine_flags.apply(&mut spec)?;
+    for warning in args.legacy.warnings() {
+        eprintln!("warning: {warning}");
+    }
     spec.dockerfile = args.file.clone();
-    // --- Remote contexts: a git or URL CONTEXT is fetched by the engine ---
+    // A git or URL CONTEXT is fetched by the engine.
     spec.remote = super::remote_context(&args.context);
-    // --- end of remote contexts ---
     spec.tags = args.tags.clone();
     args.inputs.apply(&mut spec);
     for label in &args.labels {
@@ -77,33 +147,59 @@ pub fn run(args: &Args) -> ExitCode {
     spec.no_cache = args.no_cache;
     spec.pull = args.pull;
     spec.whole_context = args.whole_context;
+    spec.raw_status = mode == ProgressMode::RawJson;
+    apply_results(args, mode, &mut spec)?;
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(value) if !value.trim().is_empty() => match value.trim().parse::<i64>() {
             Ok(epoch) => spec.source_date_epoch = Some(epoch),
             Err(_) => {
-                return fail(
-                    EXIT_USAGE,
-                    format!("SOURCE_DATE_EPOCH {value:?}: not a Unix time in seconds"),
-                )
+                return Err(format!(
+                    "SOURCE_DATE_EPOCH {value:?}: not a Unix time in seconds"
+                ))
             }
         },
         _ => {}
     }
-    // Kept until the build ends: what `-` read from standard input.
-    let _stdin = match read_stdin(args, &mut spec) {
-        Ok(stdin) => stdin,
-        Err(message) => return fail(EXIT_USAGE, message),
-    };
-    let mode = if args.quiet {
-        ProgressMode::Quiet
-    } else {
-        args.progress
-    };
-    let runtime = match super::runtime() {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
-    runtime.block_on(run_build(&spec, mode, args.iidfile.as_deref()))
+    Ok(spec)
+}
+
+/// The progress mode: `-q`, else `--progress`, where `auto` gives way to
+/// `BUILDKIT_PROGRESS` as in buildx.
+fn progress_mode(args: &Args) -> Result<ProgressMode, String> {
+    if args.quiet {
+        return Ok(ProgressMode::Quiet);
+    }
+    match std::env::var("BUILDKIT_PROGRESS") {
+        Ok(value) if !value.is_empty() && args.progress == ProgressMode::Auto => {
+            value.parse().map_err(|e| format!("BUILDKIT_PROGRESS: {e}"))
+        }
+        _ => Ok(args.progress),
+    }
+}
+
+/// `--push`, `--output`, `--metadata-file` (and `--load`, which changes nothing) onto the
+/// spec; a bad `--output`, or one on standard output next to something else there, is
+/// refused.
+fn apply_results(args: &Args, mode: ProgressMode, spec: &mut BuildSpec) -> Result<(), String> {
+    spec.push = args.push;
+    spec.metadata_file = args.metadata_file.clone();
+    for value in args.outputs.iter().filter(|v| !v.is_empty()) {
+        let output = value.parse::<Output>().map_err(|e| e.to_string())?;
+        spec.outputs.push(output);
+    }
+    if let Some(output) = spec.outputs.iter().find(|o| o.writes_to_stdout()) {
+        if mode == ProgressMode::Json {
+            return Err(format!(
+                "--output {output} and --progress=json both write to standard output"
+            ));
+        }
+        if args.quiet {
+            return Err(format!(
+                "--output {output} and -q (the image id) both write to standard output"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// What standard input gave, kept on disk while the build runs (removed when dropped).
@@ -179,13 +275,19 @@ async fn run_build(
     iidfile: Option<&std::path::Path>,
 ) -> ExitCode {
     let started = Instant::now();
-    // A script must never read the previous build's id: the file goes now, and comes back
-    // only when this build succeeds.
-    if let Some(path) = iidfile {
+    // A script must never read the previous build's id (or its metadata): the files go
+    // now, and come back only when this build succeeds.
+    for (flag, path) in [
+        ("--iidfile", iidfile),
+        ("--metadata-file", spec.metadata_file.as_deref()),
+    ] {
+        let Some(path) = path else {
+            continue;
+        };
         match std::fs::remove_file(path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return fail(EXIT_USAGE, format!("--iidfile {}: {e}", path.display())),
+            Err(e) => return fail(EXIT_USAGE, format!("{flag} {}: {e}", path.display())),
         }
     }
     let ended = Ended::default();

@@ -55,7 +55,7 @@ pub struct Args {
 
 /// Runs `devbuild context`.
 pub fn run(args: &Args) -> ExitCode {
-    // Remote contexts: nothing of them is sent from here, so there is nothing to show.
+    // Nothing of them is sent from here, so there is nothing to show.
     if let Some(remote) = super::remote_context(&args.context) {
         return fail(
             EXIT_USAGE,

@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch to one module per subcommand.
 
 mod build;
+mod buildx_flags;
 mod context;
 mod froms;
 mod pull;
@@ -35,7 +36,7 @@ enum Command {
     /// Pre-pull every image a build needs, and print each one's outcome.
     Pull(pull::Args),
     /// Build an image: analysis, pre-pull, context upload, BuildKit.
-    Build(build::Args),
+    Build(Box<build::Args>),
 }
 
 /// Parses the command line and runs the subcommand.

@@ -32,7 +32,7 @@ pub struct Args {
 pub fn run(args: &Args) -> ExitCode {
     let mut spec = BuildSpec::new(&args.context);
     spec.dockerfile = args.file.clone();
-    // Remote contexts: the Dockerfile is fetched from the git repository or URL.
+    // The Dockerfile is fetched from the git repository or URL.
     spec.remote = super::remote_context(&args.context);
     args.inputs.apply(&mut spec);
     spec.pull = args.pull;

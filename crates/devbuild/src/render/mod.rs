@@ -6,7 +6,8 @@
 //!
 //! - [`plain`]: the format of `docker buildx build --progress=plain` (`#5 [2/4] RUN make`,
 //!   `#5 0.412 <log line>`, `#5 DONE 1.2s`), for logs and CI.
-//! - [`json`]: one [`Event`] per line (the schema is [`Event`]'s).
+//! - [`json`]: one [`Event`] per line (the schema is [`Event`]'s); or, for `rawjson`,
+//!   BuildKit's own status updates as `docker buildx build --progress=rawjson` prints them.
 //! - [`tty`]: the live view of buildx on a terminal, redrawn in place, then a summary.
 //!
 //! [`Progress`] picks one from a [`ProgressMode`], as `--progress` does:
@@ -50,7 +51,7 @@ pub use state::State;
 
 use crate::events::{ContextUsed, Event};
 
-/// How progress is shown: `--progress=auto|tty|plain|json|quiet`.
+/// How progress is shown: `--progress=auto|tty|plain|json|rawjson|quiet`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum ProgressMode {
     /// [`Tty`](ProgressMode::Tty) when the output is a terminal, else
@@ -63,6 +64,9 @@ pub enum ProgressMode {
     Plain,
     /// One JSON [`Event`] per line.
     Json,
+    /// BuildKit's status updates, one JSON `SolveStatus` per line, as buildx prints them
+    /// (the build must report them: [`BuildSpec::raw_status`](crate::build::BuildSpec::raw_status)).
+    RawJson,
     /// Nothing.
     Quiet,
 }
@@ -84,6 +88,7 @@ impl ProgressMode {
             ProgressMode::Tty => "tty",
             ProgressMode::Plain => "plain",
             ProgressMode::Json => "json",
+            ProgressMode::RawJson => "rawjson",
             ProgressMode::Quiet => "quiet",
         }
     }
@@ -95,7 +100,8 @@ impl fmt::Display for ProgressMode {
     }
 }
 
-/// A `--progress` value that is not one of `auto`, `tty`, `plain`, `json`, `quiet`.
+/// A `--progress` value that is not one of `auto`, `tty`, `plain`, `json`, `rawjson`,
+/// `quiet`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnknownProgressMode(String);
 
@@ -103,7 +109,7 @@ impl fmt::Display for UnknownProgressMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "unknown progress mode {:?} (expected auto, tty, plain, json or quiet)",
+            "unknown progress mode {:?} (expected auto, tty, plain, json, rawjson or quiet)",
             self.0
         )
     }
@@ -119,7 +125,8 @@ impl FromStr for ProgressMode {
             "auto" => Ok(ProgressMode::Auto),
             "tty" => Ok(ProgressMode::Tty),
             "plain" => Ok(ProgressMode::Plain),
-            "json" | "rawjson" => Ok(ProgressMode::Json),
+            "json" => Ok(ProgressMode::Json),
+            "rawjson" => Ok(ProgressMode::RawJson),
             "quiet" | "none" => Ok(ProgressMode::Quiet),
             _ => Err(UnknownProgressMode(text.to_string())),
         }
@@ -146,6 +153,7 @@ enum Renderer<W: Write> {
     Tty(Box<tty::TtyRenderer<W>>),
     Plain(Box<plain::PlainRenderer<W>>),
     Json(json::JsonRenderer<W>),
+    RawJson(json::RawJsonRenderer<W>),
     Quiet,
 }
 
@@ -163,6 +171,7 @@ impl<W: Write> Progress<W> {
                 },
             ))),
             ProgressMode::Json => Renderer::Json(json::JsonRenderer::new(out)),
+            ProgressMode::RawJson => Renderer::RawJson(json::RawJsonRenderer::new(out)),
             ProgressMode::Quiet => Renderer::Quiet,
             ProgressMode::Plain | ProgressMode::Auto => {
                 Renderer::Plain(Box::new(plain::PlainRenderer::new(out)))
@@ -185,6 +194,7 @@ impl<W: Write> Progress<W> {
             Renderer::Tty(_) => ProgressMode::Tty,
             Renderer::Plain(_) => ProgressMode::Plain,
             Renderer::Json(_) => ProgressMode::Json,
+            Renderer::RawJson(_) => ProgressMode::RawJson,
             Renderer::Quiet => ProgressMode::Quiet,
         }
     }
@@ -195,6 +205,7 @@ impl<W: Write> Progress<W> {
             Renderer::Tty(renderer) => renderer.event(event, now),
             Renderer::Plain(renderer) => renderer.event(event, now),
             Renderer::Json(renderer) => renderer.event(event),
+            Renderer::RawJson(renderer) => renderer.event(event),
             Renderer::Quiet => Ok(()),
         }
     }
@@ -214,6 +225,7 @@ impl<W: Write> Progress<W> {
             Renderer::Tty(renderer) => renderer.finish(now),
             Renderer::Plain(renderer) => renderer.finish(now),
             Renderer::Json(renderer) => renderer.finish(),
+            Renderer::RawJson(renderer) => renderer.finish(),
             Renderer::Quiet => Ok(()),
         }
     }
@@ -269,7 +281,7 @@ pub fn describe_context(used: ContextUsed, paths: &[String], reason: Option<&str
         (ContextUsed::None, _) => {
             "the Dockerfile reads no context: sending the Dockerfile only".to_owned()
         }
-        // Remote contexts: the engine fetches the context, nothing is sent.
+        // The engine fetches the context, nothing is sent.
         (ContextUsed::All, Some(reason)) if reason == crate::remote::FETCHED_BY_THE_ENGINE => {
             format!("sending nothing: {reason}")
         }
@@ -377,14 +389,15 @@ mod tests {
             ProgressMode::Tty,
             ProgressMode::Plain,
             ProgressMode::Json,
+            ProgressMode::RawJson,
             ProgressMode::Quiet,
         ] {
             assert_eq!(mode.as_str().parse::<ProgressMode>(), Ok(mode));
         }
-        assert_eq!("rawjson".parse(), Ok(ProgressMode::Json));
+        assert_eq!("none".parse(), Ok(ProgressMode::Quiet));
         assert_eq!(
             "fancy".parse::<ProgressMode>().unwrap_err().to_string(),
-            "unknown progress mode \"fancy\" (expected auto, tty, plain, json or quiet)"
+            "unknown progress mode \"fancy\" (expected auto, tty, plain, json, rawjson or quiet)"
         );
         assert_eq!(ProgressMode::Auto.resolve(true), ProgressMode::Tty);
         assert_eq!(ProgressMode::Auto.resolve(false), ProgressMode::Plain);

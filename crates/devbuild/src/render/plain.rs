@@ -17,8 +17,11 @@
 //! (`#2 transferring context: 2.34kB done`) is printed when it moved by 5% or 5 s. What
 //! devbuild does around BuildKit uses group `#0`: the Dockerfile's analysis
 //! (`#0 [analyze] …`), each pre-pull (`#0 [pull] docker.io/library/alpine:3.20`) and the
-//! context upload (`#0 [context] sending build context`). At the end come the failed
-//! steps' last log lines between `------` rules and the warnings, as buildx prints them.
+//! context upload (`#0 [context] sending build context`), and, after the build, each
+//! output (`#0 [output] type=tar,dest=rootfs.tar`) and each push, whose lines are those of
+//! `docker push` (`#0 [push] registry.example/app:1`, `#0 5f70bf18a086 Pushing 1.2MB /
+//! 2.3MB`, `#0 1: digest: sha256:… size: 527`). At the end come the failed steps' last log
+//! lines between `------` rules and the warnings, as buildx prints them.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
@@ -56,6 +59,8 @@ enum Group {
     Pull(String),
     Upload,
     Step(u32),
+    Push(String),
+    Output(String),
 }
 
 #[derive(Clone, Debug)]
@@ -101,13 +106,38 @@ impl<W: Write> PlainRenderer<W> {
                     self.open(Group::Upload)?;
                     writeln!(self.out, "{line}")?;
                 }
-                // Remote contexts: no upload follows.
+                // No upload follows.
                 if reason.as_deref() == Some(crate::remote::FETCHED_BY_THE_ENGINE) {
                     self.close(&Group::Upload, "DONE 0.0s")?;
                 }
             }
             Event::UploadProgress { .. } => self.upload(now)?,
-            Event::Finished { .. } | Event::Failed { .. } => {}
+            Event::OutputStarted { output } => self.open(Group::Output(output.clone()))?,
+            Event::OutputWritten { output, bytes } => {
+                let group = Group::Output(output.clone());
+                self.open(group.clone())?;
+                let took = self
+                    .state
+                    .outputs
+                    .iter()
+                    .rev()
+                    .find(|o| o.output == *output)
+                    .map_or(0.0, |o| {
+                        o.ended
+                            .unwrap_or(now)
+                            .saturating_duration_since(o.started)
+                            .as_secs_f64()
+                    });
+                writeln!(self.out, "#0 {} written", format_bytes(*bytes))?;
+                self.close(&group, &format!("DONE {took:.1}s"))?;
+            }
+            Event::Failed { message, .. } => {
+                // An output that was being written when the build failed says why.
+                if let Some(group @ Group::Output(_)) = self.current.clone() {
+                    self.close(&group, &format!("ERROR: {message}"))?;
+                }
+            }
+            Event::Finished { .. } => {}
             Event::Engine(event) => self.engine(event, now)?,
         }
         self.out.flush()
@@ -187,6 +217,53 @@ impl<W: Write> PlainRenderer<W> {
                 line.push_str(&bytes_text(current, total));
                 writeln!(self.out, "{line}")?;
                 self.printed(key, status, current, now);
+            }
+            BuildEvent::PushStarted { image } => self.open(Group::Push(image.clone()))?,
+            BuildEvent::PushProgress {
+                image,
+                layer,
+                status,
+                current,
+                total,
+            } => {
+                let group = Group::Push(image.clone());
+                let key = (group.clone(), layer.clone().unwrap_or_default());
+                let current = current.map_or(0, |c| i64::try_from(c).unwrap_or(i64::MAX));
+                let total = total.and_then(|t| i64::try_from(t).ok());
+                if !self.due(&key, status, current, total, now) {
+                    return Ok(());
+                }
+                self.open(group)?;
+                let mut line = String::from("#0 ");
+                if let Some(layer) = layer {
+                    line.push_str(layer);
+                    line.push(' ');
+                }
+                line.push_str(status);
+                line.push_str(&bytes_text(current, total));
+                writeln!(self.out, "{line}")?;
+                self.printed(key, status, current, now);
+            }
+            BuildEvent::Pushed { image, .. } | BuildEvent::PushFailed { image, .. } => {
+                let group = Group::Push(image.clone());
+                self.open(group.clone())?;
+                let took = self
+                    .state
+                    .pushes
+                    .iter()
+                    .find(|p| p.image == *image)
+                    .map_or(0.0, |p| {
+                        p.ended
+                            .unwrap_or(now)
+                            .saturating_duration_since(p.started)
+                            .as_secs_f64()
+                    });
+                match event {
+                    BuildEvent::PushFailed { reason, .. } => {
+                        self.close(&group, &format!("ERROR: {reason}"))?
+                    }
+                    _ => self.close(&group, &format!("DONE {took:.1}s"))?,
+                }
             }
             BuildEvent::ImageReady { image, outcome, .. } => {
                 let group = Group::Pull(image.clone());
@@ -415,6 +492,8 @@ impl<W: Write> PlainRenderer<W> {
             Group::Analysis => "[analyze] images the build needs".to_string(),
             Group::Pull(image) => format!("[pull] {image}"),
             Group::Upload => "[context] sending build context".to_string(),
+            Group::Push(image) => format!("[push] {image}"),
+            Group::Output(output) => format!("[output] {output}"),
             Group::Step(step) => self
                 .state
                 .step_by_number(*step)

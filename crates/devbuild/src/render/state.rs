@@ -1,4 +1,5 @@
-//! What the renderers know about a build so far, built from its events.
+//! What the renderers know about a build so far, built from its events: the analysis, the
+//! pre-pulls, the upload, BuildKit's steps, and the outputs and pushes after the build.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -31,6 +32,10 @@ pub struct State {
     pub(crate) outcome: Option<Outcome>,
     /// The image id, once the engine sent it.
     pub(crate) image_id: Option<String>,
+    /// The pushes of the built image's tags, after the build.
+    pub(crate) pushes: Vec<Push>,
+    /// The outputs written after the build.
+    pub(crate) outputs: Vec<OutputJob>,
 }
 
 /// One line of the live view's list, in the order things first showed up.
@@ -40,6 +45,8 @@ pub(crate) enum JobRef {
     Pull(usize),
     Upload,
     Step(usize),
+    Push(usize),
+    Output(usize),
 }
 
 /// One BuildKit step.
@@ -106,6 +113,42 @@ pub(crate) struct Layer {
     pub(crate) downloaded: u64,
     pub(crate) download_total: Option<u64>,
     pub(crate) download_done: bool,
+}
+
+/// The push of one tag.
+#[derive(Clone, Debug)]
+pub(crate) struct Push {
+    pub(crate) image: String,
+    pub(crate) started: Instant,
+    pub(crate) ended: Option<Instant>,
+    pub(crate) layers: Vec<PushLayer>,
+    /// The pushed manifest's digest, once pushed.
+    pub(crate) digest: Option<String>,
+    /// Why it failed, if it did.
+    pub(crate) failure: Option<String>,
+}
+
+/// A layer of a push, as the engine's per-layer statuses tell it.
+#[derive(Clone, Debug)]
+pub(crate) struct PushLayer {
+    pub(crate) id: String,
+    pub(crate) sent: u64,
+    pub(crate) total: Option<u64>,
+    /// Pushed, or already in the registry.
+    pub(crate) done: bool,
+}
+
+/// An output being written.
+#[derive(Clone, Debug)]
+pub(crate) struct OutputJob {
+    /// The output in canonical form (`type=tar,dest=rootfs.tar`).
+    pub(crate) output: String,
+    pub(crate) started: Instant,
+    pub(crate) ended: Option<Instant>,
+    /// Bytes written, once written.
+    pub(crate) bytes: Option<u64>,
+    /// The build failed while it was being written.
+    pub(crate) failed: bool,
 }
 
 /// The context upload.
@@ -233,6 +276,31 @@ impl State {
             Event::Failed { .. } => {
                 self.outcome = Some(Outcome::Failed);
                 self.ended.get_or_insert(now);
+                for output in self.outputs.iter_mut().filter(|o| o.ended.is_none()) {
+                    output.failed = true;
+                    output.ended = Some(now);
+                }
+            }
+            Event::OutputStarted { output } => {
+                self.outputs.push(OutputJob {
+                    output: output.clone(),
+                    started: now,
+                    ended: None,
+                    bytes: None,
+                    failed: false,
+                });
+                self.jobs.push(JobRef::Output(self.outputs.len() - 1));
+            }
+            Event::OutputWritten { output, bytes } => {
+                if let Some(job) = self
+                    .outputs
+                    .iter_mut()
+                    .rev()
+                    .find(|o| o.output == *output && o.ended.is_none())
+                {
+                    job.bytes = Some(*bytes);
+                    job.ended = Some(now);
+                }
             }
             Event::Engine(event) => self.apply_engine(event, now),
         }
@@ -372,6 +440,52 @@ impl State {
                 pull.outcome = Some(outcome.clone());
                 pull.ended.get_or_insert(now);
             }
+            BuildEvent::PushStarted { image } => {
+                self.push(image, now);
+            }
+            BuildEvent::PushProgress {
+                image,
+                layer,
+                status,
+                current,
+                total,
+            } => {
+                let push = self.push(image, now);
+                let Some(layer) = layer else {
+                    return;
+                };
+                let layer = match push.layers.iter().position(|l| l.id == *layer) {
+                    Some(index) => &mut push.layers[index],
+                    None => {
+                        push.layers.push(PushLayer {
+                            id: layer.clone(),
+                            sent: 0,
+                            total: None,
+                            done: false,
+                        });
+                        push.layers.last_mut().expect("just pushed")
+                    }
+                };
+                match status.as_str() {
+                    "Pushing" => {
+                        layer.sent = current.unwrap_or(layer.sent);
+                        layer.total = total.or(layer.total);
+                    }
+                    "Pushed" | "Layer already exists" => layer.done = true,
+                    status if status.starts_with("Mounted from") => layer.done = true,
+                    _ => {}
+                }
+            }
+            BuildEvent::Pushed { image, digest, .. } => {
+                let push = self.push(image, now);
+                push.digest = Some(digest.clone());
+                push.ended.get_or_insert(now);
+            }
+            BuildEvent::PushFailed { image, reason } => {
+                let push = self.push(image, now);
+                push.failure = Some(reason.clone());
+                push.ended.get_or_insert(now);
+            }
             // The engine's own text (classic-builder chatter such as `Successfully tagged`)
             // and its error (the caller prints the build's error) change no progress.
             BuildEvent::Stream { .. } | BuildEvent::Error { .. } => {}
@@ -424,6 +538,26 @@ impl State {
         &mut self.pulls[index]
     }
 
+    /// The push of `image`, made if it is new.
+    fn push(&mut self, image: &str, now: Instant) -> &mut Push {
+        let index = match self.pushes.iter().position(|p| p.image == image) {
+            Some(index) => index,
+            None => {
+                self.pushes.push(Push {
+                    image: image.to_string(),
+                    started: now,
+                    ended: None,
+                    layers: Vec::new(),
+                    digest: None,
+                    failure: None,
+                });
+                self.jobs.push(JobRef::Push(self.pushes.len() - 1));
+                self.pushes.len() - 1
+            }
+        };
+        &mut self.pushes[index]
+    }
+
     /// The step numbered `number`, if it showed up.
     pub(crate) fn step_by_number(&self, number: u32) -> Option<&Step> {
         self.step_index.get(&number).map(|&i| &self.steps[i])
@@ -472,6 +606,24 @@ impl Pull {
                     total
                 } else {
                     layer.downloaded.min(total)
+                };
+                Some((done, total))
+            })
+            .fold((0, 0), |(done, total), (d, t)| (done + d, total + t))
+    }
+}
+
+impl Push {
+    /// Bytes sent so far and in all, over the layers whose size is known.
+    pub(crate) fn bytes(&self) -> (u64, u64) {
+        self.layers
+            .iter()
+            .filter_map(|layer| {
+                let total = layer.total?;
+                let done = if layer.done {
+                    total
+                } else {
+                    layer.sent.min(total)
                 };
                 Some((done, total))
             })

@@ -16,6 +16,13 @@
 //!  => => # go: downloading github.com/spf13/cobra v1.8.0
 //! ```
 //!
+//! After the build come its outputs and pushes, each a line of its own:
+//!
+//! ```text
+//!  => [output] type=tar,dest=rootfs.tar 4.46MB                               0.2s
+//!  => [push] registry.example/team/app:1 [=====>    ] 2.10MB / 4.20MB          0.8s
+//! ```
+//!
 //! Running steps show their last log lines (dimmed) when there is room; completed lines are
 //! blue, failed red, canceled and warnings yellow (colors only on a terminal without
 //! `NO_COLOR`). [`frame`] makes a frame from a [`State`], pure: the same state, time and size
@@ -346,6 +353,62 @@ fn jobs(state: &State, now: Instant, view: View) -> Vec<Job> {
                 jobs.push(job);
             }
             JobRef::Step(index) => step_jobs(&state.steps[index], now, view, &mut jobs),
+            JobRef::Push(index) => {
+                let push = &state.pushes[index];
+                let secs = push
+                    .ended
+                    .unwrap_or(now)
+                    .saturating_duration_since(push.started)
+                    .as_secs_f64();
+                let (done, total) = push.bytes();
+                let job = match (&push.failure, &push.digest) {
+                    (Some(reason), _) => Job::new(
+                        format!("ERROR [push] {}: {reason}", push.image),
+                        secs,
+                        Style::Error,
+                        true,
+                    ),
+                    (None, Some(digest)) => {
+                        let mut job =
+                            Job::new(format!("[push] {}", push.image), secs, Style::Done, true);
+                        job.status = vec![digest.clone()];
+                        job
+                    }
+                    (None, None) => {
+                        let mut job =
+                            Job::new(format!("[push] {}", push.image), secs, Style::Normal, false);
+                        if total > 0 {
+                            let bytes = format!("{} / {}", format_bytes(done), format_bytes(total));
+                            job.status = vec![
+                                format!("{} {bytes}", bar(done, total)),
+                                bytes,
+                                percent(done, total),
+                            ];
+                        }
+                        job
+                    }
+                };
+                jobs.push(job);
+            }
+            JobRef::Output(index) => {
+                let output = &state.outputs[index];
+                let secs = output
+                    .ended
+                    .unwrap_or(now)
+                    .saturating_duration_since(output.started)
+                    .as_secs_f64();
+                let name = format!("[output] {}", output.output);
+                let job = match (output.failed, output.bytes) {
+                    (true, _) => Job::new(format!("ERROR {name}"), secs, Style::Error, true),
+                    (false, Some(bytes)) => {
+                        let mut job = Job::new(name, secs, Style::Done, true);
+                        job.status = vec![format_bytes(bytes)];
+                        job
+                    }
+                    (false, None) => Job::new(name, secs, Style::Normal, false),
+                };
+                jobs.push(job);
+            }
         }
     }
     jobs

@@ -1,0 +1,152 @@
+//! `--push`: every tag of the built image pushed to its registry through the engine
+//! (`POST /images/{name}/push`, as buildx pushes with the docker driver), one after the
+//! other, with the docker CLI's credentials; each push's progress is reported as it comes
+//! (`push_started`, `push_progress`, then `pushed` with the manifest's digest or
+//! `push_failed`). The first failure ends the build with the registry's reason.
+
+use std::sync::Arc;
+
+use engine_client::credentials::{registry_of, DockerConfig};
+use engine_client::engine::{pull_target, Engine};
+use engine_client::events::BuildEvent;
+use engine_client::push::Descriptor;
+use futures_util::StreamExt;
+
+use crate::build::BuildError;
+use crate::events::Event;
+
+/// One tag that was pushed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushedImage {
+    /// The tag, as given (`127.0.0.1:5000/team/app:1`).
+    pub image: String,
+    /// The digest of the manifest the registry holds under it (`sha256:…`).
+    pub digest: String,
+    /// The manifest's size in bytes, when the engine said.
+    pub size: Option<u64>,
+}
+
+/// Pushes each of `tags`, in order, reporting the engine's events; the tags and their
+/// digests, or the first failure.
+pub(crate) async fn push_tags<F: FnMut(&Event)>(
+    engine: &Engine,
+    tags: &[String],
+    credentials: &Arc<DockerConfig>,
+    on_event: &mut F,
+) -> Result<Vec<PushedImage>, BuildError> {
+    let mut pushed = Vec::new();
+    for tag in tags {
+        let mut events = std::pin::pin!(engine.push_with_credentials(tag, credentials.clone()));
+        let mut outcome = None;
+        while let Some(event) = events.next().await {
+            match &event {
+                BuildEvent::Pushed {
+                    image,
+                    digest,
+                    size,
+                } => {
+                    outcome = Some(Ok(PushedImage {
+                        image: image.clone(),
+                        digest: digest.clone(),
+                        size: *size,
+                    }))
+                }
+                BuildEvent::PushFailed { image, reason } => {
+                    outcome = Some(Err(BuildError::Push {
+                        image: image.clone(),
+                        reason: reason.clone(),
+                        hint: push_hint(image, reason),
+                    }))
+                }
+                _ => {}
+            }
+            on_event(&Event::Engine(event));
+        }
+        match outcome {
+            Some(Ok(image)) => pushed.push(image),
+            Some(Err(e)) => return Err(e),
+            None => {
+                return Err(BuildError::Push {
+                    image: tag.clone(),
+                    reason: "the push ended without an outcome".to_owned(),
+                    hint: None,
+                })
+            }
+        }
+    }
+    Ok(pushed)
+}
+
+/// The registry's descriptor of what `pushed` put there, asked by digest (so it is that
+/// manifest, whatever the tag points at by now); `None` when it cannot be had.
+pub(crate) async fn descriptor_of(
+    engine: &Engine,
+    pushed: &PushedImage,
+    credentials: &Arc<DockerConfig>,
+) -> Option<Descriptor> {
+    let (name, _) = pull_target(&pushed.image);
+    let reference = format!("{name}@{}", pushed.digest);
+    let registry = registry_of(&pushed.image).to_owned();
+    let config = credentials.clone();
+    let auth = tokio::task::spawn_blocking(move || config.credentials_for(&registry))
+        .await
+        .ok()?
+        .ok()?;
+    engine
+        .distribution_descriptor(&reference, auth.as_ref())
+        .await
+        .ok()
+        .filter(|descriptor| descriptor.digest == pushed.digest)
+}
+
+/// What to do about a failed push, from its reason.
+fn push_hint(image: &str, reason: &str) -> Option<String> {
+    let registry = registry_of(image);
+    let lower = reason.to_lowercase();
+    if lower.contains("credential helper") {
+        return Some(format!(
+            "fix the credential helper the docker config names for {registry}"
+        ));
+    }
+    if [
+        "unauthorized",
+        "authentication required",
+        "denied",
+        "no basic auth credentials",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+    {
+        return Some(format!(
+            "run `docker login {registry}` with an account that may push to it, then build again"
+        ));
+    }
+    if [
+        "connection refused",
+        "no such host",
+        "i/o timeout",
+        "dial tcp",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+    {
+        return Some(format!(
+            "the registry {registry} did not answer: is it up, and is its name right?"
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_push_says_to_log_in() {
+        assert_eq!(
+            push_hint("127.0.0.1:5000/a:1", "no basic auth credentials").as_deref(),
+            Some("run `docker login 127.0.0.1:5000` with an account that may push to it, then build again")
+        );
+        assert_eq!(push_hint("a:1", "tag does not exist: a:1"), None);
+    }
+}

@@ -1,0 +1,438 @@
+//! Pushing an image to its registry (`POST /images/{name}/push`), and what the registry
+//! then holds under a reference (`GET /distribution/{name}/json`).
+//!
+//! A push always sends `X-Registry-Auth`, URL-safe base64 as the engine decodes it; without
+//! credentials it is the empty `{}` (the engine refuses a push that has no header at all:
+//! "bad parameters and missing X-Registry-Auth"). The engine's answer is a stream of JSON
+//! messages, as `docker push` prints them:
+//!
+//! ```text
+//! {"status":"The push refers to repository [127.0.0.1:5000/team/app]"}
+//! {"status":"Preparing","progressDetail":{},"id":"89993f8e8d10"}
+//! {"status":"Pushing","progressDetail":{"current":512,"total":2048},"progress":"[===> ]","id":"89993f8e8d10"}
+//! {"status":"Pushed","progressDetail":{},"id":"89993f8e8d10"}
+//! {"status":"1: digest: sha256:c6be… size: 527"}
+//! {"progressDetail":{},"aux":{"Tag":"1","Digest":"sha256:c6be…","Size":527}}
+//! ```
+//!
+//! Each status becomes a [`BuildEvent::PushProgress`]; the last `aux` gives the digest of
+//! the manifest the registry now holds ([`BuildEvent::Pushed`]), and an `errorDetail` (or a
+//! refused request, or a lost connection) ends the push with [`BuildEvent::PushFailed`] and
+//! the registry's or the engine's own words (`no basic auth credentials`, `tag does not
+//! exist: …`).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::stream::{self, Stream, StreamExt};
+use http::header::{HeaderName, HeaderValue};
+use http::Method;
+use serde::{Deserialize, Serialize};
+
+use crate::credentials::{registry_of, DockerConfig, RegistryAuth};
+use crate::endpoint::Endpoint;
+use crate::engine::{
+    escape_path, pull_target, refusal, ByteStream, Engine, EngineError, Kind, LineBuffer, Lost,
+    ProgressDetail, PullErrorDetail,
+};
+use crate::events::BuildEvent;
+
+/// `X-Registry-Auth` without credentials: `{}` in URL-safe base64, as the docker CLI sends it.
+const NO_AUTH: &str = "e30=";
+
+/// What a registry holds under a reference: the descriptor of its manifest (or index), as
+/// `GET /distribution/{name}/json` answers it (an OCI descriptor's first fields).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Descriptor {
+    /// The manifest's media type (`application/vnd.docker.distribution.manifest.v2+json`).
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
+    /// The manifest's digest (`sha256:…`).
+    pub digest: String,
+    /// The manifest's size in bytes.
+    pub size: u64,
+}
+
+#[derive(Deserialize)]
+struct DistributionAnswer {
+    #[serde(rename = "Descriptor")]
+    descriptor: Descriptor,
+}
+
+/// The `X-Registry-Auth` header for `auth`, or the empty one.
+fn auth_header(auth: Option<&RegistryAuth>) -> (HeaderName, HeaderValue) {
+    let value = auth
+        .and_then(|auth| HeaderValue::from_str(auth.header_value().expose()).ok())
+        .unwrap_or_else(|| HeaderValue::from_static(NO_AUTH));
+    let mut value = value;
+    value.set_sensitive(true);
+    (HeaderName::from_static("x-registry-auth"), value)
+}
+
+impl Engine {
+    /// Pushes `reference` (`host/team/app:1`; `latest` when it has no tag) to its registry
+    /// with `auth`. Yields [`BuildEvent::PushStarted`] at once, the engine's progress as
+    /// [`BuildEvent::PushProgress`] (per layer: `Preparing`, `Pushing` with bytes, `Pushed`,
+    /// `Layer already exists`, `Mounted from …`), then exactly one [`BuildEvent::Pushed`]
+    /// with the manifest's digest or one [`BuildEvent::PushFailed`] with the reason.
+    pub fn push(
+        &self,
+        reference: &str,
+        auth: Option<&RegistryAuth>,
+    ) -> impl Stream<Item = BuildEvent> + Send + 'static {
+        let (name, tag) = pull_target(reference);
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query.append_pair("tag", tag);
+        let path = format!("/images/{}/push?{}", escape_path(name), query.finish());
+        let body = self.send(
+            true,
+            Method::POST,
+            &path,
+            true,
+            vec![auth_header(auth)],
+            bollard::body_full(Bytes::new()),
+        );
+        let started = BuildEvent::PushStarted {
+            image: reference.to_owned(),
+        };
+        let state = PushState {
+            endpoint: self.endpoint().clone(),
+            image: reference.to_owned(),
+            body,
+            lines: LineBuffer::default(),
+            pending: VecDeque::from([started]),
+            pushed: None,
+            failure: None,
+            done: false,
+        };
+        stream::unfold(state, |mut state| async move {
+            loop {
+                if let Some(event) = state.pending.pop_front() {
+                    return Some((event, state));
+                }
+                if state.done {
+                    return None;
+                }
+                match state.body.next().await {
+                    Some(Ok(chunk)) => {
+                        for line in state.lines.push(&chunk) {
+                            state.line(&line);
+                        }
+                    }
+                    Some(Err(e)) => {
+                        let reason = state.failure_of(e);
+                        state.failure.get_or_insert(reason);
+                        state.finish();
+                    }
+                    None => {
+                        if let Some(line) = state.lines.rest() {
+                            state.line(&line);
+                        }
+                        state.finish();
+                    }
+                }
+            }
+        })
+    }
+
+    /// [`Engine::push`] with the credentials `credentials` holds for the reference's
+    /// registry, looked up as the pre-pull looks them up (a credential helper runs on a
+    /// blocking thread). A lookup that fails ends the push with [`BuildEvent::PushFailed`]
+    /// and the helper's reason; no credentials push anonymously.
+    pub fn push_with_credentials(
+        &self,
+        reference: &str,
+        credentials: Arc<DockerConfig>,
+    ) -> impl Stream<Item = BuildEvent> + Send + 'static {
+        let engine = self.clone();
+        let reference = reference.to_owned();
+        stream::once(async move {
+            let registry = registry_of(&reference).to_owned();
+            let lookup =
+                tokio::task::spawn_blocking(move || credentials.credentials_for(&registry)).await;
+            let reason = match lookup {
+                Ok(Ok(auth)) => return engine.push(&reference, auth.as_ref()).left_stream(),
+                Ok(Err(e)) => e.to_string(),
+                Err(e) => format!("credential lookup failed: {e}"),
+            };
+            stream::iter([
+                BuildEvent::PushStarted {
+                    image: reference.clone(),
+                },
+                BuildEvent::PushFailed {
+                    image: reference,
+                    reason,
+                },
+            ])
+            .right_stream()
+        })
+        .flatten()
+    }
+
+    /// What the registry holds under `reference` (a tag, or `name@digest`), asked of the
+    /// engine with `auth` (`GET /distribution/{name}/json`): the descriptor of the manifest.
+    pub async fn distribution_descriptor(
+        &self,
+        reference: &str,
+        auth: Option<&RegistryAuth>,
+    ) -> Result<Descriptor, EngineError> {
+        let path = format!("/distribution/{}/json", escape_path(reference));
+        let what = format!("GET {path}");
+        let mut body = self.send(
+            false,
+            Method::GET,
+            &path,
+            true,
+            vec![auth_header(auth)],
+            bollard::body_full(Bytes::new()),
+        );
+        let mut bytes = Vec::new();
+        while let Some(chunk) = body.next().await {
+            bytes.extend_from_slice(&chunk.map_err(|e| self.call_error(&what, e))?);
+        }
+        let answer: DistributionAnswer = serde_json::from_slice(&bytes).map_err(|e| {
+            EngineError::from(Kind::BadAnswer {
+                what,
+                reason: e.to_string(),
+            })
+        })?;
+        Ok(answer.descriptor)
+    }
+}
+
+struct PushState {
+    endpoint: Endpoint,
+    image: String,
+    body: ByteStream,
+    lines: LineBuffer,
+    pending: VecDeque<BuildEvent>,
+    /// The digest and size of the last `aux` that gave a digest.
+    pushed: Option<(String, Option<u64>)>,
+    failure: Option<String>,
+    done: bool,
+}
+
+#[derive(Deserialize)]
+struct PushMessage {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default, rename = "progressDetail")]
+    progress_detail: Option<ProgressDetail>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default, rename = "errorDetail")]
+    error_detail: Option<PullErrorDetail>,
+    #[serde(default)]
+    aux: Option<PushAux>,
+}
+
+/// The last message of a successful push: `{"Tag","Digest","Size"}` (moby's `PushResult`).
+#[derive(Deserialize)]
+struct PushAux {
+    #[serde(default, rename = "Digest")]
+    digest: Option<String>,
+    #[serde(default, rename = "Size")]
+    size: Option<u64>,
+}
+
+impl PushState {
+    fn line(&mut self, line: &[u8]) {
+        let Ok(message) = serde_json::from_slice::<PushMessage>(line.trim_ascii()) else {
+            return;
+        };
+        if let Some(reason) = message
+            .error_detail
+            .and_then(|d| d.message)
+            .filter(|m| !m.is_empty())
+            .or(message.error)
+        {
+            self.failure.get_or_insert(reason);
+            return;
+        }
+        if let Some(aux) = message.aux {
+            if let Some(digest) = aux.digest.filter(|d| !d.is_empty()) {
+                self.pushed = Some((digest, aux.size));
+            }
+        }
+        if let Some(status) = message.status.filter(|s| !s.is_empty()) {
+            let detail = message.progress_detail;
+            self.pending.push_back(BuildEvent::PushProgress {
+                image: self.image.clone(),
+                layer: message.id.filter(|id| !id.is_empty()),
+                status,
+                current: detail.as_ref().and_then(|d| d.current),
+                total: detail.as_ref().and_then(|d| d.total),
+            });
+        }
+    }
+
+    /// Why the push failed, from a failed request: the engine's words (an authorization
+    /// plugin's refusal says so), or the lost connection with the endpoint and its cause.
+    fn failure_of(&self, error: bollard::errors::Error) -> String {
+        match error {
+            bollard::errors::Error::DockerResponseServerError {
+                status_code,
+                message,
+            } => match refusal("POST /images/push", "push", status_code, message) {
+                Kind::Refused { message, .. } => message,
+                other => other.to_string(),
+            },
+            other => Lost::new(&self.endpoint, &other).to_string(),
+        }
+    }
+
+    fn finish(&mut self) {
+        self.done = true;
+        let image = self.image.clone();
+        let event = match (self.failure.take(), self.pushed.take()) {
+            (Some(reason), _) => BuildEvent::PushFailed { image, reason },
+            (None, Some((digest, size))) => BuildEvent::Pushed {
+                image,
+                digest,
+                size,
+            },
+            (None, None) => BuildEvent::PushFailed {
+                image,
+                reason: "the engine ended the push without the pushed manifest's digest".to_owned(),
+            },
+        };
+        self.pending.push_back(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::endpoint::EndpointSource;
+
+    fn state() -> PushState {
+        PushState {
+            endpoint: Endpoint {
+                host: "unix:///run/docker.sock".to_owned(),
+                tls: None,
+                source: EndpointSource::DockerHost,
+            },
+            image: "127.0.0.1:5000/team/app:1".to_owned(),
+            body: Box::pin(stream::empty()),
+            lines: LineBuffer::default(),
+            pending: VecDeque::new(),
+            pushed: None,
+            failure: None,
+            done: false,
+        }
+    }
+
+    fn decode(answer: &str) -> Vec<BuildEvent> {
+        let mut state = state();
+        for line in state.lines.push(answer.as_bytes()) {
+            state.line(&line);
+        }
+        if let Some(line) = state.lines.rest() {
+            state.line(&line);
+        }
+        state.finish();
+        state.pending.into_iter().collect()
+    }
+
+    /// Engine 26.1's answer to a push of a new layer and one the registry had.
+    #[test]
+    fn a_push_gives_each_status_then_the_digest() {
+        let events = decode(concat!(
+            r#"{"status":"The push refers to repository [127.0.0.1:5000/team/app]"}"#,
+            "\n",
+            r#"{"status":"Preparing","progressDetail":{},"id":"5f70bf18a086"}"#,
+            "\n",
+            r#"{"status":"Pushing","progressDetail":{"current":512,"total":2048},"progress":"[==>  ]","id":"5f70bf18a086"}"#,
+            "\n",
+            r#"{"status":"Pushed","progressDetail":{},"id":"5f70bf18a086"}"#,
+            "\n",
+            r#"{"status":"Layer already exists","progressDetail":{},"id":"89993f8e8d10"}"#,
+            "\n",
+            r#"{"status":"1: digest: sha256:c6be size: 527"}"#,
+            "\n",
+            r#"{"progressDetail":{},"aux":{"Tag":"1","Digest":"sha256:c6be","Size":527}}"#,
+        ));
+        let image = "127.0.0.1:5000/team/app:1".to_owned();
+        let progress =
+            |layer: Option<&str>, status: &str, current, total| BuildEvent::PushProgress {
+                image: image.clone(),
+                layer: layer.map(str::to_owned),
+                status: status.to_owned(),
+                current,
+                total,
+            };
+        assert_eq!(
+            events,
+            [
+                progress(
+                    None,
+                    "The push refers to repository [127.0.0.1:5000/team/app]",
+                    None,
+                    None
+                ),
+                progress(Some("5f70bf18a086"), "Preparing", None, None),
+                progress(Some("5f70bf18a086"), "Pushing", Some(512), Some(2048)),
+                progress(Some("5f70bf18a086"), "Pushed", None, None),
+                progress(Some("89993f8e8d10"), "Layer already exists", None, None),
+                progress(None, "1: digest: sha256:c6be size: 527", None, None),
+                BuildEvent::Pushed {
+                    image: image.clone(),
+                    digest: "sha256:c6be".to_owned(),
+                    size: Some(527),
+                },
+            ]
+        );
+    }
+
+    /// The registry's refusal, as both engines stream it, is the reason.
+    #[test]
+    fn a_refused_push_fails_with_the_registry_reason() {
+        let events = decode(concat!(
+            r#"{"status":"The push refers to repository [127.0.0.1:5000/team/app]"}"#,
+            "\n",
+            r#"{"status":"Preparing","progressDetail":{},"id":"89993f8e8d10"}"#,
+            "\n",
+            r#"{"errorDetail":{"message":"no basic auth credentials"},"error":"no basic auth credentials"}"#,
+            "\n",
+        ));
+        assert_eq!(
+            events.last(),
+            Some(&BuildEvent::PushFailed {
+                image: "127.0.0.1:5000/team/app:1".to_owned(),
+                reason: "no basic auth credentials".to_owned(),
+            })
+        );
+        let silent = decode("");
+        assert!(
+            matches!(&silent[..], [BuildEvent::PushFailed { reason, .. }] if reason.contains("without")),
+            "{silent:?}"
+        );
+    }
+
+    #[test]
+    fn the_header_without_credentials_is_the_empty_object() {
+        use base64::Engine as _;
+        let (_, value) = auth_header(None);
+        let decoded = base64::engine::general_purpose::URL_SAFE
+            .decode(value.to_str().unwrap())
+            .unwrap();
+        assert_eq!(decoded, b"{}");
+        assert!(value.is_sensitive());
+    }
+
+    #[test]
+    fn descriptors_read_as_the_engine_sends_them() {
+        let answer: DistributionAnswer = serde_json::from_str(
+            r#"{"Descriptor":{"mediaType":"application/vnd.docker.distribution.manifest.v2+json","digest":"sha256:c6be","size":527},"Platforms":[{"architecture":"amd64","os":"linux"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(answer.descriptor.digest, "sha256:c6be");
+        assert_eq!(
+            serde_json::to_string(&answer.descriptor).unwrap(),
+            r#"{"mediaType":"application/vnd.docker.distribution.manifest.v2+json","digest":"sha256:c6be","size":527}"#
+        );
+    }
+}
