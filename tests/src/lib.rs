@@ -24,7 +24,8 @@
 //! removes again; [`ImageFs`] reads such a tar into something two images can be compared by.
 //! [`UnixProxy`] stands between a client and an engine and can be cut, for tests of an engine
 //! that goes away mid-request (the shared engines themselves are never stopped);
-//! [`SlowTcpProxy`] stands before the registry and answers late.
+//! [`SlowTcpProxy`] stands before the registry and answers late. A test that must change what
+//! every build on its engine shares (its build cache) does so in [`Engine::alone`].
 //!
 //! A third engine runs behind the harness's authorization plugin; tests reach it with
 //! [`run_on_authz`] (skipping or failing like [`run_on`]), read the plugin's request log and
@@ -40,6 +41,7 @@ mod base64;
 mod container;
 pub mod context_vectors;
 mod engine;
+mod engine_lock;
 mod env;
 pub mod http;
 mod image_fs;
@@ -79,7 +81,19 @@ pub const ENGINE_VERSIONS: [&str; 2] = ["20.10", "26.1"];
 /// under CI) when that engine cannot be had.
 pub fn run_on(version: &str, test: impl FnOnce(&Engine)) {
     match Engine::connect(version) {
-        Ok(engine) => test(&engine),
+        Ok(engine) => {
+            /// Lets go of the engine's test lock also when the test panics.
+            struct Release<'a>(&'a Engine, bool);
+            impl Drop for Release<'_> {
+                fn drop(&mut self) {
+                    if self.1 {
+                        engine_lock::release_shared(self.0);
+                    }
+                }
+            }
+            let _release = Release(&engine, engine_lock::hold_shared(&engine));
+            test(&engine)
+        }
         Err(why) => {
             let message =
                 format!("no test engine {version}: {why}; run `cargo xtask engine up` to get one");

@@ -12,6 +12,19 @@ fn hello() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hello")
 }
 
+/// examples/hello in `dir`, its greeting made unique: this build runs with `--no-cache`, and
+/// a concurrent build of the very same steps (the library's rebuild test) would then find two
+/// results of them in the cache and could take the other one.
+fn hello_with_own_greeting(dir: &Path, tag: &str) -> PathBuf {
+    let context = dir.join("hello");
+    std::fs::create_dir(&context).expect("the context directory");
+    std::fs::copy(hello().join("Dockerfile"), context.join("Dockerfile")).expect("the Dockerfile");
+    let greeting = std::fs::read_to_string(hello().join("greeting.txt")).expect("the greeting");
+    std::fs::write(context.join("greeting.txt"), format!("{greeting}{tag}\n"))
+        .expect("the greeting");
+    context
+}
+
 fn tmux(socket: &Path, args: &[&str]) -> String {
     let output = Command::new("tmux")
         .arg("-S")
@@ -36,6 +49,7 @@ fn build_in_terminal(
     height: u16,
 ) -> (String, String) {
     let dir = tempfile::tempdir().expect("tempdir");
+    let context = hello_with_own_greeting(dir.path(), tag);
     let socket = dir.path().join("tmux.sock");
     let status_file = dir.path().join("status");
     let env = TestEnv::load().expect("the harness env file");
@@ -47,7 +61,7 @@ fn build_in_terminal(
         config = env.docker_config.display(),
         bin = env!("CARGO_BIN_EXE_devbuild"),
         base = test.base_image,
-        context = hello().display(),
+        context = context.display(),
         status = status_file.display(),
         tmux = socket.display(),
     );
