@@ -142,7 +142,7 @@ impl BuildSpec {
             crate::remote::check(self, remote)?;
             return prepare(&remote_view(self, None)).map(|_| ());
         }
-            prepare(self).map(|_| ())
+        prepare(self).map(|_| ())
     }
 
     /// The Dockerfile's path on disk: `dockerfile`, else `<context>/Dockerfile`, else
@@ -165,7 +165,7 @@ impl BuildSpec {
         if let Some(remote) = &self.remote {
             return crate::remote::dockerfile_display(self, remote);
         }
-            match (&self.dockerfile_text, &self.context_archive) {
+        match (&self.dockerfile_text, &self.context_archive) {
             (Some(_), _) => "<stdin>".to_owned(),
             (None, Some(_)) => self.archive_dockerfile(),
             (None, None) => self.dockerfile_path().display().to_string(),
@@ -767,7 +767,7 @@ pub async fn select_context(
     engine: Option<&Engine>,
     spec: &BuildSpec,
 ) -> Result<ContextSelection, BuildError> {
-    // The engine fetches them; nothing is sent from here.
+    // A remote context is fetched by the engine: nothing is sent from here.
     if let Some(remote) = &spec.remote {
         crate::remote::check(spec, remote)?;
         return Ok(crate::remote::selection(
@@ -999,7 +999,9 @@ pub async fn build<F: FnMut(&Event)>(
 
     let mut options = build_options(spec, dockerfile);
     // The engine fetches a remote context, except where devbuild sends it (see `crate::remote`).
-    options.remote = fetched.as_ref().and_then(crate::remote::Fetched::engine_remote);
+    options.remote = fetched
+        .as_ref()
+        .and_then(crate::remote::Fetched::engine_remote);
     let (upload_tx, mut upload_rx) = mpsc::unbounded_channel();
     // No upload to report when the engine fetches the context.
     let upload_tx = match options.remote {
@@ -1269,7 +1271,6 @@ fn remote_body(
     };
     Ok((body, dockerfile, None))
 }
-
 
 /// A build's body: the context's tar, as it is produced or read.
 type BodyStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
