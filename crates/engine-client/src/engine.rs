@@ -50,6 +50,7 @@ use serde::Deserialize;
 use crate::credentials::{registry_of, DockerConfig, RegistryAuth};
 use crate::endpoint::{Endpoint, EndpointEnv, EndpointError};
 use crate::events::{BuildEvent, PullOutcome};
+use crate::json_messages::{self, JsonMessage, Transfer};
 use crate::progress::{BuildDecoder, StepFailure};
 use crate::run_settings::{ExtraHost, Network, Ulimit};
 
@@ -1003,43 +1004,7 @@ impl Engine {
             image: need.image.clone(),
             platform: need.platform.clone(),
         };
-        let state = PullState {
-            endpoint: self.endpoint.clone(),
-            body,
-            lines: LineBuffer::default(),
-            pending: VecDeque::from([started]),
-            need,
-            failure: None,
-            done: false,
-        };
-        stream::unfold(state, |mut state| async move {
-            loop {
-                if let Some(event) = state.pending.pop_front() {
-                    return Some((event, state));
-                }
-                if state.done {
-                    return None;
-                }
-                match state.body.next().await {
-                    Some(Ok(chunk)) => {
-                        for line in state.lines.push(&chunk) {
-                            state.line(&line);
-                        }
-                    }
-                    Some(Err(e)) => {
-                        let reason = state.failure_of(e);
-                        state.failure.get_or_insert(reason);
-                        state.finish();
-                    }
-                    None => {
-                        if let Some(line) = state.lines.rest() {
-                            state.line(&line);
-                        }
-                        state.finish();
-                    }
-                }
-            }
-        })
+        json_messages::events(self.endpoint.clone(), body, started, Pulling { need })
     }
 
     /// Makes sure every needed image is in the engine's store for its platform:
@@ -1220,96 +1185,38 @@ impl LineBuffer {
     }
 }
 
-struct PullState {
-    endpoint: Endpoint,
-    body: ByteStream,
-    lines: LineBuffer,
-    pending: VecDeque<BuildEvent>,
+/// What a pull makes of the engine's messages.
+struct Pulling {
     need: ImageNeed,
-    failure: Option<String>,
-    done: bool,
 }
 
-#[derive(Deserialize)]
-struct PullMessage {
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default, rename = "progressDetail")]
-    progress_detail: Option<ProgressDetail>,
-    #[serde(default)]
-    error: Option<String>,
-    #[serde(default, rename = "errorDetail")]
-    error_detail: Option<PullErrorDetail>,
-}
+impl Transfer for Pulling {
+    const REQUEST: (&'static str, &'static str) = ("POST /images/create", "pull");
 
-#[derive(Deserialize)]
-pub(crate) struct ProgressDetail {
-    #[serde(default)]
-    pub(crate) current: Option<u64>,
-    #[serde(default)]
-    pub(crate) total: Option<u64>,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct PullErrorDetail {
-    #[serde(default)]
-    pub(crate) message: Option<String>,
-}
-
-impl PullState {
-    fn line(&mut self, line: &[u8]) {
-        let Ok(message) = serde_json::from_slice::<PullMessage>(line.trim_ascii()) else {
-            return;
-        };
-        if let Some(reason) = message
-            .error_detail
-            .and_then(|d| d.message)
-            .filter(|m| !m.is_empty())
-            .or(message.error)
-        {
-            self.failure.get_or_insert(reason);
-            return;
-        }
+    fn message(&mut self, message: JsonMessage, events: &mut VecDeque<BuildEvent>) {
+        let (current, total) = message.progress();
+        let layer = message.layer();
         if let Some(status) = message.status {
-            let detail = message.progress_detail;
-            self.pending.push_back(BuildEvent::PullProgress {
+            events.push_back(BuildEvent::PullProgress {
                 image: self.need.image.clone(),
-                layer: message.id.filter(|id| !id.is_empty()),
+                layer,
                 status,
-                current: detail.as_ref().and_then(|d| d.current),
-                total: detail.as_ref().and_then(|d| d.total),
+                current,
+                total,
             });
         }
     }
 
-    /// Why the pull failed, from a failed request: the engine's words (an authorization
-    /// plugin's refusal says so), or the lost connection with the endpoint and its cause.
-    fn failure_of(&self, error: bollard::errors::Error) -> String {
-        match error {
-            bollard::errors::Error::DockerResponseServerError {
-                status_code,
-                message,
-            } => match refusal("POST /images/create", "pull", status_code, message) {
-                Kind::Refused { message, .. } => message,
-                other => other.to_string(),
-            },
-            other => Lost::new(&self.endpoint, &other).to_string(),
-        }
-    }
-
-    fn finish(&mut self) {
-        self.done = true;
-        let outcome = match self.failure.take() {
+    fn finish(&mut self, failure: Option<String>) -> BuildEvent {
+        let outcome = match failure {
             Some(reason) => PullOutcome::Failed { reason },
             None => PullOutcome::Pulled,
         };
-        self.pending.push_back(BuildEvent::ImageReady {
+        BuildEvent::ImageReady {
             image: self.need.image.clone(),
             platform: self.need.platform.clone(),
             outcome,
-        });
+        }
     }
 }
 

@@ -54,6 +54,7 @@ pub mod credentials;
 pub mod endpoint;
 pub mod engine;
 pub mod events;
+mod json_messages;
 pub mod progress;
 pub mod push;
 pub mod run_settings;

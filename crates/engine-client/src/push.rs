@@ -31,12 +31,9 @@ use http::Method;
 use serde::{Deserialize, Serialize};
 
 use crate::credentials::{registry_of, DockerConfig, RegistryAuth};
-use crate::endpoint::Endpoint;
-use crate::engine::{
-    escape_path, pull_target, refusal, ByteStream, Engine, EngineError, Kind, LineBuffer, Lost,
-    ProgressDetail, PullErrorDetail,
-};
+use crate::engine::{escape_path, pull_target, Engine, EngineError, Kind};
 use crate::events::BuildEvent;
+use crate::json_messages::{self, JsonMessage, Transfer};
 
 /// `X-Registry-Auth` without credentials: `{}` in URL-safe base64, as the docker CLI sends it.
 const NO_AUTH: &str = "e30=";
@@ -96,44 +93,11 @@ impl Engine {
         let started = BuildEvent::PushStarted {
             image: reference.to_owned(),
         };
-        let state = PushState {
-            endpoint: self.endpoint().clone(),
+        let pushing = Pushing {
             image: reference.to_owned(),
-            body,
-            lines: LineBuffer::default(),
-            pending: VecDeque::from([started]),
             pushed: None,
-            failure: None,
-            done: false,
         };
-        stream::unfold(state, |mut state| async move {
-            loop {
-                if let Some(event) = state.pending.pop_front() {
-                    return Some((event, state));
-                }
-                if state.done {
-                    return None;
-                }
-                match state.body.next().await {
-                    Some(Ok(chunk)) => {
-                        for line in state.lines.push(&chunk) {
-                            state.line(&line);
-                        }
-                    }
-                    Some(Err(e)) => {
-                        let reason = state.failure_of(e);
-                        state.failure.get_or_insert(reason);
-                        state.finish();
-                    }
-                    None => {
-                        if let Some(line) = state.lines.rest() {
-                            state.line(&line);
-                        }
-                        state.finish();
-                    }
-                }
-            }
-        })
+        json_messages::events(self.endpoint().clone(), body, started, pushing)
     }
 
     /// [`Engine::push`] with the credentials `credentials` holds for the reference's
@@ -201,93 +165,38 @@ impl Engine {
     }
 }
 
-struct PushState {
-    endpoint: Endpoint,
+/// What a push makes of the engine's messages.
+struct Pushing {
     image: String,
-    body: ByteStream,
-    lines: LineBuffer,
-    pending: VecDeque<BuildEvent>,
     /// The digest and size of the last `aux` that gave a digest.
     pushed: Option<(String, Option<u64>)>,
-    failure: Option<String>,
-    done: bool,
 }
 
-#[derive(Deserialize)]
-struct PushMessage {
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default, rename = "progressDetail")]
-    progress_detail: Option<ProgressDetail>,
-    #[serde(default)]
-    error: Option<String>,
-    #[serde(default, rename = "errorDetail")]
-    error_detail: Option<PullErrorDetail>,
-    #[serde(default)]
-    aux: Option<PushAux>,
-}
+impl Transfer for Pushing {
+    const REQUEST: (&'static str, &'static str) = ("POST /images/push", "push");
 
-/// The last message of a successful push: `{"Tag","Digest","Size"}` (moby's `PushResult`).
-#[derive(Deserialize)]
-struct PushAux {
-    #[serde(default, rename = "Digest")]
-    digest: Option<String>,
-    #[serde(default, rename = "Size")]
-    size: Option<u64>,
-}
-
-impl PushState {
-    fn line(&mut self, line: &[u8]) {
-        let Ok(message) = serde_json::from_slice::<PushMessage>(line.trim_ascii()) else {
-            return;
-        };
-        if let Some(reason) = message
-            .error_detail
-            .and_then(|d| d.message)
-            .filter(|m| !m.is_empty())
-            .or(message.error)
-        {
-            self.failure.get_or_insert(reason);
-            return;
-        }
-        if let Some(aux) = message.aux {
-            if let Some(digest) = aux.digest.filter(|d| !d.is_empty()) {
+    fn message(&mut self, message: JsonMessage, events: &mut VecDeque<BuildEvent>) {
+        if let Some(aux) = &message.aux {
+            if let Some(digest) = aux.digest.clone().filter(|d| !d.is_empty()) {
                 self.pushed = Some((digest, aux.size));
             }
         }
+        let (current, total) = message.progress();
+        let layer = message.layer();
         if let Some(status) = message.status.filter(|s| !s.is_empty()) {
-            let detail = message.progress_detail;
-            self.pending.push_back(BuildEvent::PushProgress {
+            events.push_back(BuildEvent::PushProgress {
                 image: self.image.clone(),
-                layer: message.id.filter(|id| !id.is_empty()),
+                layer,
                 status,
-                current: detail.as_ref().and_then(|d| d.current),
-                total: detail.as_ref().and_then(|d| d.total),
+                current,
+                total,
             });
         }
     }
 
-    /// Why the push failed, from a failed request: the engine's words (an authorization
-    /// plugin's refusal says so), or the lost connection with the endpoint and its cause.
-    fn failure_of(&self, error: bollard::errors::Error) -> String {
-        match error {
-            bollard::errors::Error::DockerResponseServerError {
-                status_code,
-                message,
-            } => match refusal("POST /images/push", "push", status_code, message) {
-                Kind::Refused { message, .. } => message,
-                other => other.to_string(),
-            },
-            other => Lost::new(&self.endpoint, &other).to_string(),
-        }
-    }
-
-    fn finish(&mut self) {
-        self.done = true;
+    fn finish(&mut self, failure: Option<String>) -> BuildEvent {
         let image = self.image.clone();
-        let event = match (self.failure.take(), self.pushed.take()) {
+        match (failure, self.pushed.take()) {
             (Some(reason), _) => BuildEvent::PushFailed { image, reason },
             (None, Some((digest, size))) => BuildEvent::Pushed {
                 image,
@@ -298,43 +207,37 @@ impl PushState {
                 image,
                 reason: "the engine ended the push without the pushed manifest's digest".to_owned(),
             },
-        };
-        self.pending.push_back(event);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::endpoint::EndpointSource;
-
-    fn state() -> PushState {
-        PushState {
-            endpoint: Endpoint {
-                host: "unix:///run/docker.sock".to_owned(),
-                tls: None,
-                source: EndpointSource::DockerHost,
-            },
-            image: "127.0.0.1:5000/team/app:1".to_owned(),
-            body: Box::pin(stream::empty()),
-            lines: LineBuffer::default(),
-            pending: VecDeque::new(),
-            pushed: None,
-            failure: None,
-            done: false,
-        }
-    }
+    use crate::endpoint::{Endpoint, EndpointSource};
+    use crate::engine::ByteStream;
 
     fn decode(answer: &str) -> Vec<BuildEvent> {
-        let mut state = state();
-        for line in state.lines.push(answer.as_bytes()) {
-            state.line(&line);
-        }
-        if let Some(line) = state.lines.rest() {
-            state.line(&line);
-        }
-        state.finish();
-        state.pending.into_iter().collect()
+        let endpoint = Endpoint {
+            host: "unix:///run/docker.sock".to_owned(),
+            tls: None,
+            source: EndpointSource::DockerHost,
+        };
+        let body: ByteStream = Box::pin(stream::iter([Ok(Bytes::from(answer.to_owned()))]));
+        let pushing = Pushing {
+            image: "127.0.0.1:5000/team/app:1".to_owned(),
+            pushed: None,
+        };
+        let started = BuildEvent::PushStarted {
+            image: pushing.image.clone(),
+        };
+        let events = json_messages::events(endpoint, body, started, pushing).collect::<Vec<_>>();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut events = runtime.block_on(events);
+        assert!(matches!(events.remove(0), BuildEvent::PushStarted { .. }));
+        events
     }
 
     /// Engine 26.1's answer to a push of a new layer and one the registry had.

@@ -102,17 +102,61 @@ pub(crate) struct Pull {
     pub(crate) platform: Option<String>,
     pub(crate) started: Instant,
     pub(crate) ended: Option<Instant>,
-    pub(crate) layers: Vec<Layer>,
+    pub(crate) layers: Vec<LayerTransfer>,
     pub(crate) outcome: Option<PullOutcome>,
 }
 
-/// A layer of a pull, as the engine's per-layer statuses tell it.
+/// A layer of a pull (downloaded) or of a push (sent), as the engine's per-layer statuses
+/// tell it.
 #[derive(Clone, Debug)]
-pub(crate) struct Layer {
+pub(crate) struct LayerTransfer {
     pub(crate) id: String,
-    pub(crate) downloaded: u64,
-    pub(crate) download_total: Option<u64>,
-    pub(crate) download_done: bool,
+    /// Bytes moved so far.
+    pub(crate) moved: u64,
+    pub(crate) total: Option<u64>,
+    /// Moved in full, or not needed (already there).
+    pub(crate) done: bool,
+}
+
+impl LayerTransfer {
+    /// The layer `id` of `layers`, added when it is new.
+    fn of<'a>(layers: &'a mut Vec<LayerTransfer>, id: &str) -> &'a mut LayerTransfer {
+        let index = match layers.iter().position(|l| l.id == id) {
+            Some(index) => index,
+            None => {
+                layers.push(LayerTransfer {
+                    id: id.to_owned(),
+                    moved: 0,
+                    total: None,
+                    done: false,
+                });
+                layers.len() - 1
+            }
+        };
+        &mut layers[index]
+    }
+
+    /// A progress report: bytes moved so far, of `total`.
+    fn progress(&mut self, current: Option<u64>, total: Option<u64>) {
+        self.moved = current.unwrap_or(self.moved);
+        self.total = total.or(self.total);
+    }
+
+    /// Bytes moved so far and in all, over the layers whose size is known.
+    fn bytes(layers: &[LayerTransfer]) -> (u64, u64) {
+        layers
+            .iter()
+            .filter_map(|layer| {
+                let total = layer.total?;
+                let done = if layer.done {
+                    total
+                } else {
+                    layer.moved.min(total)
+                };
+                Some((done, total))
+            })
+            .fold((0, 0), |(done, total), (d, t)| (done + d, total + t))
+    }
 }
 
 /// The push of one tag.
@@ -121,21 +165,11 @@ pub(crate) struct Push {
     pub(crate) image: String,
     pub(crate) started: Instant,
     pub(crate) ended: Option<Instant>,
-    pub(crate) layers: Vec<PushLayer>,
+    pub(crate) layers: Vec<LayerTransfer>,
     /// The pushed manifest's digest, once pushed.
     pub(crate) digest: Option<String>,
     /// Why it failed, if it did.
     pub(crate) failure: Option<String>,
-}
-
-/// A layer of a push, as the engine's per-layer statuses tell it.
-#[derive(Clone, Debug)]
-pub(crate) struct PushLayer {
-    pub(crate) id: String,
-    pub(crate) sent: u64,
-    pub(crate) total: Option<u64>,
-    /// Pushed, or already in the registry.
-    pub(crate) done: bool,
 }
 
 /// An output being written.
@@ -407,25 +441,11 @@ impl State {
                 let Some(layer) = layer else {
                     return;
                 };
-                let layer = match pull.layers.iter().position(|l| l.id == *layer) {
-                    Some(index) => &mut pull.layers[index],
-                    None => {
-                        pull.layers.push(Layer {
-                            id: layer.clone(),
-                            downloaded: 0,
-                            download_total: None,
-                            download_done: false,
-                        });
-                        pull.layers.last_mut().expect("just pushed")
-                    }
-                };
+                let layer = LayerTransfer::of(&mut pull.layers, layer);
                 match status.as_str() {
-                    "Downloading" => {
-                        layer.downloaded = current.unwrap_or(layer.downloaded);
-                        layer.download_total = total.or(layer.download_total);
-                    }
+                    "Downloading" => layer.progress(*current, *total),
                     "Download complete" | "Verifying Checksum" | "Extracting" | "Pull complete" => {
-                        layer.download_done = true;
+                        layer.done = true;
                     }
                     _ => {}
                 }
@@ -454,23 +474,9 @@ impl State {
                 let Some(layer) = layer else {
                     return;
                 };
-                let layer = match push.layers.iter().position(|l| l.id == *layer) {
-                    Some(index) => &mut push.layers[index],
-                    None => {
-                        push.layers.push(PushLayer {
-                            id: layer.clone(),
-                            sent: 0,
-                            total: None,
-                            done: false,
-                        });
-                        push.layers.last_mut().expect("just pushed")
-                    }
-                };
+                let layer = LayerTransfer::of(&mut push.layers, layer);
                 match status.as_str() {
-                    "Pushing" => {
-                        layer.sent = current.unwrap_or(layer.sent);
-                        layer.total = total.or(layer.total);
-                    }
+                    "Pushing" => layer.progress(*current, *total),
                     "Pushed" | "Layer already exists" => layer.done = true,
                     status if status.starts_with("Mounted from") => layer.done = true,
                     _ => {}
@@ -598,35 +604,13 @@ impl Step {
 impl Pull {
     /// Bytes downloaded so far and in all, over the layers whose size is known.
     pub(crate) fn bytes(&self) -> (u64, u64) {
-        self.layers
-            .iter()
-            .filter_map(|layer| {
-                let total = layer.download_total?;
-                let done = if layer.download_done {
-                    total
-                } else {
-                    layer.downloaded.min(total)
-                };
-                Some((done, total))
-            })
-            .fold((0, 0), |(done, total), (d, t)| (done + d, total + t))
+        LayerTransfer::bytes(&self.layers)
     }
 }
 
 impl Push {
     /// Bytes sent so far and in all, over the layers whose size is known.
     pub(crate) fn bytes(&self) -> (u64, u64) {
-        self.layers
-            .iter()
-            .filter_map(|layer| {
-                let total = layer.total?;
-                let done = if layer.done {
-                    total
-                } else {
-                    layer.sent.min(total)
-                };
-                Some((done, total))
-            })
-            .fold((0, 0), |(done, total), (d, t)| (done + d, total + t))
+        LayerTransfer::bytes(&self.layers)
     }
 }

@@ -1,0 +1,181 @@
+//! The stream of JSON messages the engine answers a pull or a push with (moby's
+//! `jsonmessage.JSONMessage`, one per line, as `docker pull` and `docker push` print them),
+//! read into [`BuildEvent`]s: one reader of the lines, their errors and a lost connection,
+//! and a [`Transfer`] for what a pull and a push each make of them.
+
+use std::collections::VecDeque;
+
+use futures_util::stream::{self, Stream, StreamExt};
+use serde::Deserialize;
+
+use crate::endpoint::Endpoint;
+use crate::engine::{refusal, ByteStream, Kind, LineBuffer, Lost};
+use crate::events::BuildEvent;
+
+/// One message.
+#[derive(Deserialize)]
+pub(crate) struct JsonMessage {
+    #[serde(default)]
+    pub(crate) status: Option<String>,
+    /// The layer the message is about.
+    #[serde(default)]
+    pub(crate) id: Option<String>,
+    #[serde(default, rename = "progressDetail")]
+    pub(crate) progress_detail: Option<ProgressDetail>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default, rename = "errorDetail")]
+    error_detail: Option<ErrorDetail>,
+    /// A push's result (`{"Tag","Digest","Size"}`, moby's `PushResult`).
+    #[serde(default)]
+    pub(crate) aux: Option<PushResult>,
+}
+
+impl JsonMessage {
+    /// The layer, when the message names one.
+    pub(crate) fn layer(&self) -> Option<String> {
+        self.id.clone().filter(|id| !id.is_empty())
+    }
+
+    /// Bytes moved so far and in all, when the message tells them.
+    pub(crate) fn progress(&self) -> (Option<u64>, Option<u64>) {
+        let detail = self.progress_detail.as_ref();
+        (detail.and_then(|d| d.current), detail.and_then(|d| d.total))
+    }
+}
+
+/// A message's `progressDetail`.
+#[derive(Deserialize)]
+pub(crate) struct ProgressDetail {
+    #[serde(default)]
+    pub(crate) current: Option<u64>,
+    #[serde(default)]
+    pub(crate) total: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// The last message of a successful push.
+#[derive(Deserialize)]
+pub(crate) struct PushResult {
+    #[serde(default, rename = "Digest")]
+    pub(crate) digest: Option<String>,
+    #[serde(default, rename = "Size")]
+    pub(crate) size: Option<u64>,
+}
+
+/// What a pull or a push makes of the messages.
+pub(crate) trait Transfer: Send + 'static {
+    /// The request, as a refusal names it (`POST /images/create`), and the word for the
+    /// job (`pull`).
+    const REQUEST: (&'static str, &'static str);
+
+    /// A message that carries no error.
+    fn message(&mut self, message: JsonMessage, events: &mut VecDeque<BuildEvent>);
+
+    /// The last event: the job's outcome, `failure` the first error there was.
+    fn finish(&mut self, failure: Option<String>) -> BuildEvent;
+}
+
+/// The events of the answer `body`: `first`, one or more per message, and the
+/// [`Transfer::finish`] event, once, however the answer ends: an `errorDetail` (the first
+/// wins), a refused request (the engine's words; an authorization plugin's refusal says
+/// so), or a lost connection (with `endpoint` and the cause).
+pub(crate) fn events<T: Transfer>(
+    endpoint: Endpoint,
+    body: ByteStream,
+    first: BuildEvent,
+    transfer: T,
+) -> impl Stream<Item = BuildEvent> + Send + 'static {
+    struct State<T> {
+        endpoint: Endpoint,
+        body: ByteStream,
+        lines: LineBuffer,
+        pending: VecDeque<BuildEvent>,
+        failure: Option<String>,
+        transfer: T,
+        done: bool,
+    }
+
+    impl<T: Transfer> State<T> {
+        fn line(&mut self, line: &[u8]) {
+            let Ok(message) = serde_json::from_slice::<JsonMessage>(line.trim_ascii()) else {
+                return;
+            };
+            let error = message
+                .error_detail
+                .as_ref()
+                .and_then(|d| d.message.clone())
+                .filter(|m| !m.is_empty())
+                .or_else(|| message.error.clone());
+            match error {
+                Some(reason) => {
+                    self.failure.get_or_insert(reason);
+                }
+                None => self.transfer.message(message, &mut self.pending),
+            }
+        }
+
+        fn failure_of(&self, error: bollard::errors::Error) -> String {
+            let (request, job) = T::REQUEST;
+            match error {
+                bollard::errors::Error::DockerResponseServerError {
+                    status_code,
+                    message,
+                } => match refusal(request, job, status_code, message) {
+                    Kind::Refused { message, .. } => message,
+                    other => other.to_string(),
+                },
+                other => Lost::new(&self.endpoint, &other).to_string(),
+            }
+        }
+
+        fn finish(&mut self) {
+            self.done = true;
+            let event = self.transfer.finish(self.failure.take());
+            self.pending.push_back(event);
+        }
+    }
+
+    let state = State {
+        endpoint,
+        body,
+        lines: LineBuffer::default(),
+        pending: VecDeque::from([first]),
+        failure: None,
+        transfer,
+        done: false,
+    };
+    stream::unfold(state, |mut state| async move {
+        loop {
+            if let Some(event) = state.pending.pop_front() {
+                return Some((event, state));
+            }
+            if state.done {
+                return None;
+            }
+            match state.body.next().await {
+                Some(Ok(chunk)) => {
+                    for line in state.lines.push(&chunk) {
+                        state.line(&line);
+                    }
+                }
+                Some(Err(e)) => {
+                    let reason = state.failure_of(e);
+                    state.failure.get_or_insert(reason);
+                    state.finish();
+                }
+                None => {
+                    if let Some(line) = state.lines.rest() {
+                        state.line(&line);
+                    }
+                    state.finish();
+                }
+            }
+        }
+    })
+}
