@@ -1116,7 +1116,7 @@ fn with_pull_cause(err: BuildError, images: &[ImageOutcome]) -> BuildError {
     });
     match failed {
         Some((image, reason)) => BuildError::Pull {
-            hint: pull_hint(&image, &reason),
+            hint: registry_hint(&image, &reason, Transfer::Pull),
             image,
             reason,
             build: Box::new(err),
@@ -1135,8 +1135,15 @@ fn mentions(text: &str, image: &str) -> bool {
     text.contains(image) || text.contains(familiar)
 }
 
-/// What to do about a failed pull, from its reason.
-fn pull_hint(image: &str, reason: &str) -> Option<String> {
+/// Which way an image went to or from its registry, for [`registry_hint`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transfer {
+    Pull,
+    Push,
+}
+
+/// What to do about a failed pull or push of `image`, from its reason.
+pub(crate) fn registry_hint(image: &str, reason: &str, transfer: Transfer) -> Option<String> {
     let registry = engine_client::credentials::registry_of(image);
     let lower = reason.to_lowercase();
     if lower.contains("credential helper") {
@@ -1153,8 +1160,12 @@ fn pull_hint(image: &str, reason: &str) -> Option<String> {
     .iter()
     .any(|w| lower.contains(w))
     {
+        let may = match transfer {
+            Transfer::Pull => "pull it",
+            Transfer::Push => "push to it",
+        };
         return Some(format!(
-            "run `docker login {registry}` with an account that may pull it, then build again"
+            "run `docker login {registry}` with an account that may {may}, then build again"
         ));
     }
     if [
@@ -1172,7 +1183,10 @@ fn pull_hint(image: &str, reason: &str) -> Option<String> {
             "the registry {registry} did not answer: is it up, and is its name right?"
         ));
     }
-    if lower.contains("not found") || lower.contains("manifest unknown") {
+    // A push names what it pushes from the engine's own store: nothing to check there.
+    if transfer == Transfer::Pull
+        && (lower.contains("not found") || lower.contains("manifest unknown"))
+    {
         return Some("check the image's name and tag".to_owned());
     }
     None

@@ -12,7 +12,7 @@ use engine_client::events::BuildEvent;
 use engine_client::push::Descriptor;
 use futures_util::StreamExt;
 
-use crate::build::BuildError;
+use crate::build::{registry_hint, BuildError, Transfer};
 use crate::events::Event;
 
 /// One tag that was pushed.
@@ -55,7 +55,7 @@ pub(crate) async fn push_tags<F: FnMut(&Event)>(
                     outcome = Some(Err(BuildError::Push {
                         image: image.clone(),
                         reason: reason.clone(),
-                        hint: push_hint(image, reason),
+                        hint: registry_hint(image, reason, Transfer::Push),
                     }))
                 }
                 _ => {}
@@ -99,44 +99,6 @@ pub(crate) async fn descriptor_of(
         .filter(|descriptor| descriptor.digest == pushed.digest)
 }
 
-/// What to do about a failed push, from its reason.
-fn push_hint(image: &str, reason: &str) -> Option<String> {
-    let registry = registry_of(image);
-    let lower = reason.to_lowercase();
-    if lower.contains("credential helper") {
-        return Some(format!(
-            "fix the credential helper the docker config names for {registry}"
-        ));
-    }
-    if [
-        "unauthorized",
-        "authentication required",
-        "denied",
-        "no basic auth credentials",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
-    {
-        return Some(format!(
-            "run `docker login {registry}` with an account that may push to it, then build again"
-        ));
-    }
-    if [
-        "connection refused",
-        "no such host",
-        "i/o timeout",
-        "dial tcp",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
-    {
-        return Some(format!(
-            "the registry {registry} did not answer: is it up, and is its name right?"
-        ));
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,9 +106,12 @@ mod tests {
     #[test]
     fn a_refused_push_says_to_log_in() {
         assert_eq!(
-            push_hint("127.0.0.1:5000/a:1", "no basic auth credentials").as_deref(),
+            registry_hint("127.0.0.1:5000/a:1", "no basic auth credentials", Transfer::Push).as_deref(),
             Some("run `docker login 127.0.0.1:5000` with an account that may push to it, then build again")
         );
-        assert_eq!(push_hint("a:1", "tag does not exist: a:1"), None);
+        assert_eq!(
+            registry_hint("a:1", "tag does not exist: a:1", Transfer::Push),
+            None
+        );
     }
 }

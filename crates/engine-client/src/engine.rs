@@ -51,6 +51,7 @@ use crate::credentials::{registry_of, DockerConfig, RegistryAuth};
 use crate::endpoint::{Endpoint, EndpointEnv, EndpointError};
 use crate::events::{BuildEvent, PullOutcome};
 use crate::json_messages::{self, JsonMessage, Transfer};
+use crate::line_stream::{read_lines, LineReader};
 use crate::progress::{BuildDecoder, StepFailure};
 use crate::run_settings::{ExtraHost, Network, Ulimit};
 
@@ -1100,38 +1101,16 @@ impl Engine {
             headers,
             bollard::body_try_stream(context),
         );
-        let state = BuildState {
+        let reader = BuildReader {
             endpoint: self.endpoint.clone(),
             context_error,
-            body,
-            lines: LineBuffer::default(),
             decoder: if options.raw_status {
                 BuildDecoder::with_raw_status()
             } else {
                 BuildDecoder::new()
             },
-            pending: VecDeque::new(),
-            done: false,
         };
-        stream::unfold(state, |mut state| async move {
-            loop {
-                if let Some(item) = state.pending.pop_front() {
-                    return Some((item, state));
-                }
-                if state.done {
-                    return None;
-                }
-                match state.body.next().await {
-                    Some(Ok(chunk)) => {
-                        for line in state.lines.push(&chunk) {
-                            state.line(&line);
-                        }
-                    }
-                    Some(Err(e)) => state.lost(e),
-                    None => state.end(),
-                }
-            }
-        })
+        read_lines(body, Vec::new(), reader)
     }
 }
 
@@ -1155,34 +1134,6 @@ fn failed(need: ImageNeed, reason: String) -> stream::Iter<std::array::IntoIter<
         platform: need.platform,
         outcome: PullOutcome::Failed { reason },
     }])
-}
-
-/// Splits a byte stream into lines; a last line without an ending is kept for
-/// [`LineBuffer::rest`].
-#[derive(Default)]
-pub(crate) struct LineBuffer {
-    partial: Vec<u8>,
-}
-
-impl LineBuffer {
-    pub(crate) fn push(&mut self, chunk: &[u8]) -> Vec<Vec<u8>> {
-        self.partial.extend_from_slice(chunk);
-        let Some(end) = self.partial.iter().rposition(|b| *b == b'\n') else {
-            return Vec::new();
-        };
-        let rest = self.partial.split_off(end + 1);
-        let complete = std::mem::replace(&mut self.partial, rest);
-        complete
-            .split(|b| *b == b'\n')
-            .filter(|l| !l.trim_ascii().is_empty())
-            .map(<[u8]>::to_vec)
-            .collect()
-    }
-
-    pub(crate) fn rest(&mut self) -> Option<Vec<u8>> {
-        let rest = std::mem::take(&mut self.partial);
-        (!rest.trim_ascii().is_empty()).then_some(rest)
-    }
 }
 
 /// What a pull makes of the engine's messages.
@@ -1220,22 +1171,22 @@ impl Transfer for Pulling {
     }
 }
 
-struct BuildState {
+/// What a build makes of the engine's answer: BuildKit's progress decoded, and the build's
+/// failure, or its loss, as the last item.
+struct BuildReader {
     endpoint: Endpoint,
     context_error: Arc<Mutex<Option<String>>>,
-    body: ByteStream,
-    lines: LineBuffer,
     decoder: BuildDecoder,
-    pending: VecDeque<Result<BuildEvent, EngineError>>,
-    done: bool,
 }
 
-impl BuildState {
-    fn line(&mut self, line: &[u8]) {
+impl LineReader for BuildReader {
+    type Item = Result<BuildEvent, EngineError>;
+
+    fn line(&mut self, line: &[u8], items: &mut VecDeque<Self::Item>) {
         match self.decoder.decode_line(line) {
-            Ok(events) => self.pending.extend(events.into_iter().map(Ok)),
+            Ok(events) => items.extend(events.into_iter().map(Ok)),
             // One unreadable message does not end a build that may still succeed.
-            Err(e) => self.pending.push_back(Ok(BuildEvent::Warning {
+            Err(e) => items.push_back(Ok(BuildEvent::Warning {
                 step: None,
                 message: e.to_string(),
                 detail: Vec::new(),
@@ -1245,58 +1196,45 @@ impl BuildState {
         }
     }
 
-    fn flush(&mut self) {
-        if let Some(line) = self.lines.rest() {
-            self.line(&line);
-        }
-        let events = self.decoder.finish();
-        self.pending.extend(events.into_iter().map(Ok));
-    }
-
-    fn lost(&mut self, error: bollard::errors::Error) {
-        self.done = true;
-        self.flush();
-        let context_error = self
-            .context_error
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        let error = match (context_error, error) {
-            (Some(reason), _) => Kind::Context { reason },
-            (None, error) => match error {
-                bollard::errors::Error::DockerResponseServerError {
-                    status_code,
-                    message,
-                } => refusal("POST /build", "build", status_code, message),
-                other => Kind::Disconnected {
-                    what: "build".to_owned(),
-                    lost: Lost::new(&self.endpoint, &other),
+    fn end(&mut self, error: Option<bollard::errors::Error>, items: &mut VecDeque<Self::Item>) {
+        items.extend(self.decoder.finish().into_iter().map(Ok));
+        if let Some(error) = error {
+            let context_error = self
+                .context_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            let error = match (context_error, error) {
+                (Some(reason), _) => Kind::Context { reason },
+                (None, error) => match error {
+                    bollard::errors::Error::DockerResponseServerError {
+                        status_code,
+                        message,
+                    } => refusal("POST /build", "build", status_code, message),
+                    other => Kind::Disconnected {
+                        what: "build".to_owned(),
+                        lost: Lost::new(&self.endpoint, &other),
+                    },
                 },
-            },
-        };
-        self.pending.push_back(Err(error.into()));
-    }
-
-    fn end(&mut self) {
-        self.done = true;
-        self.flush();
+            };
+            items.push_back(Err(error.into()));
+            return;
+        }
         let failure = self.decoder.failure().cloned();
         if let Some(message) = self.decoder.error() {
             let failure = BuildFailure {
                 message: message.to_owned(),
                 step: failure,
             };
-            self.pending
-                .push_back(Err(Kind::BuildFailed(failure).into()));
+            items.push_back(Err(Kind::BuildFailed(failure).into()));
         } else if let Some(step) = failure {
             let failure = BuildFailure {
                 message: step.error.clone(),
                 step: Some(step),
             };
-            self.pending
-                .push_back(Err(Kind::BuildFailed(failure).into()));
+            items.push_back(Err(Kind::BuildFailed(failure).into()));
         } else if self.decoder.image_id().is_none() {
-            self.pending.push_back(Err(Kind::Incomplete {
+            items.push_back(Err(Kind::Incomplete {
                 what: "build".to_owned(),
             }
             .into()));

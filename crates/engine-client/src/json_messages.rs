@@ -1,16 +1,17 @@
 //! The stream of JSON messages the engine answers a pull or a push with (moby's
 //! `jsonmessage.JSONMessage`, one per line, as `docker pull` and `docker push` print them),
-//! read into [`BuildEvent`]s: one reader of the lines, their errors and a lost connection,
-//! and a [`Transfer`] for what a pull and a push each make of them.
+//! read into [`BuildEvent`]s: the messages' errors, a refused request and a lost connection
+//! handled in one place, and a [`Transfer`] for what a pull and a push each make of the rest.
 
 use std::collections::VecDeque;
 
-use futures_util::stream::{self, Stream, StreamExt};
+use futures_util::stream::Stream;
 use serde::Deserialize;
 
 use crate::endpoint::Endpoint;
-use crate::engine::{refusal, ByteStream, Kind, LineBuffer, Lost};
+use crate::engine::{refusal, ByteStream, Kind, Lost};
 use crate::events::BuildEvent;
+use crate::line_stream::{read_lines, LineReader};
 
 /// One message.
 #[derive(Deserialize)]
@@ -91,38 +92,45 @@ pub(crate) fn events<T: Transfer>(
     first: BuildEvent,
     transfer: T,
 ) -> impl Stream<Item = BuildEvent> + Send + 'static {
-    struct State<T> {
-        endpoint: Endpoint,
-        body: ByteStream,
-        lines: LineBuffer,
-        pending: VecDeque<BuildEvent>,
-        failure: Option<String>,
-        transfer: T,
-        done: bool,
+    let reader = MessageReader {
+        endpoint,
+        failure: None,
+        transfer,
+    };
+    read_lines(body, vec![first], reader)
+}
+
+struct MessageReader<T> {
+    endpoint: Endpoint,
+    failure: Option<String>,
+    transfer: T,
+}
+
+impl<T: Transfer> LineReader for MessageReader<T> {
+    type Item = BuildEvent;
+
+    fn line(&mut self, line: &[u8], events: &mut VecDeque<BuildEvent>) {
+        let Ok(message) = serde_json::from_slice::<JsonMessage>(line.trim_ascii()) else {
+            return;
+        };
+        let error = message
+            .error_detail
+            .as_ref()
+            .and_then(|d| d.message.clone())
+            .filter(|m| !m.is_empty())
+            .or_else(|| message.error.clone());
+        match error {
+            Some(reason) => {
+                self.failure.get_or_insert(reason);
+            }
+            None => self.transfer.message(message, events),
+        }
     }
 
-    impl<T: Transfer> State<T> {
-        fn line(&mut self, line: &[u8]) {
-            let Ok(message) = serde_json::from_slice::<JsonMessage>(line.trim_ascii()) else {
-                return;
-            };
-            let error = message
-                .error_detail
-                .as_ref()
-                .and_then(|d| d.message.clone())
-                .filter(|m| !m.is_empty())
-                .or_else(|| message.error.clone());
-            match error {
-                Some(reason) => {
-                    self.failure.get_or_insert(reason);
-                }
-                None => self.transfer.message(message, &mut self.pending),
-            }
-        }
-
-        fn failure_of(&self, error: bollard::errors::Error) -> String {
+    fn end(&mut self, error: Option<bollard::errors::Error>, events: &mut VecDeque<BuildEvent>) {
+        if let Some(error) = error {
             let (request, job) = T::REQUEST;
-            match error {
+            let reason = match error {
                 bollard::errors::Error::DockerResponseServerError {
                     status_code,
                     message,
@@ -131,51 +139,9 @@ pub(crate) fn events<T: Transfer>(
                     other => other.to_string(),
                 },
                 other => Lost::new(&self.endpoint, &other).to_string(),
-            }
+            };
+            self.failure.get_or_insert(reason);
         }
-
-        fn finish(&mut self) {
-            self.done = true;
-            let event = self.transfer.finish(self.failure.take());
-            self.pending.push_back(event);
-        }
+        events.push_back(self.transfer.finish(self.failure.take()));
     }
-
-    let state = State {
-        endpoint,
-        body,
-        lines: LineBuffer::default(),
-        pending: VecDeque::from([first]),
-        failure: None,
-        transfer,
-        done: false,
-    };
-    stream::unfold(state, |mut state| async move {
-        loop {
-            if let Some(event) = state.pending.pop_front() {
-                return Some((event, state));
-            }
-            if state.done {
-                return None;
-            }
-            match state.body.next().await {
-                Some(Ok(chunk)) => {
-                    for line in state.lines.push(&chunk) {
-                        state.line(&line);
-                    }
-                }
-                Some(Err(e)) => {
-                    let reason = state.failure_of(e);
-                    state.failure.get_or_insert(reason);
-                    state.finish();
-                }
-                None => {
-                    if let Some(line) = state.lines.rest() {
-                        state.line(&line);
-                    }
-                    state.finish();
-                }
-            }
-        }
-    })
 }

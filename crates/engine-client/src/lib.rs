@@ -55,6 +55,7 @@ pub mod endpoint;
 pub mod engine;
 pub mod events;
 mod json_messages;
+mod line_stream;
 pub mod progress;
 pub mod push;
 pub mod run_settings;

@@ -201,22 +201,7 @@ impl<W: Write> PlainRenderer<W> {
                 total,
             } => {
                 let group = Group::Pull(image.clone());
-                let key = (group.clone(), layer.clone().unwrap_or_default());
-                let current = current.map_or(0, |c| i64::try_from(c).unwrap_or(i64::MAX));
-                let total = total.and_then(|t| i64::try_from(t).ok());
-                if !self.due(&key, status, current, total, now) {
-                    return Ok(());
-                }
-                self.open(group)?;
-                let mut line = String::from("#0 ");
-                if let Some(layer) = layer {
-                    line.push_str(layer);
-                    line.push(' ');
-                }
-                line.push_str(status);
-                line.push_str(&bytes_text(current, total));
-                writeln!(self.out, "{line}")?;
-                self.printed(key, status, current, now);
+                self.layer_line(group, layer.as_deref(), status, *current, *total, now)?;
             }
             BuildEvent::PushStarted { image } => self.open(Group::Push(image.clone()))?,
             BuildEvent::PushProgress {
@@ -227,22 +212,7 @@ impl<W: Write> PlainRenderer<W> {
                 total,
             } => {
                 let group = Group::Push(image.clone());
-                let key = (group.clone(), layer.clone().unwrap_or_default());
-                let current = current.map_or(0, |c| i64::try_from(c).unwrap_or(i64::MAX));
-                let total = total.and_then(|t| i64::try_from(t).ok());
-                if !self.due(&key, status, current, total, now) {
-                    return Ok(());
-                }
-                self.open(group)?;
-                let mut line = String::from("#0 ");
-                if let Some(layer) = layer {
-                    line.push_str(layer);
-                    line.push(' ');
-                }
-                line.push_str(status);
-                line.push_str(&bytes_text(current, total));
-                writeln!(self.out, "{line}")?;
-                self.printed(key, status, current, now);
+                self.layer_line(group, layer.as_deref(), status, *current, *total, now)?;
             }
             BuildEvent::Pushed { image, .. } | BuildEvent::PushFailed { image, .. } => {
                 let group = Group::Push(image.clone());
@@ -387,6 +357,36 @@ impl<W: Write> PlainRenderer<W> {
         writeln!(self.out, "{line}")?;
         self.printed(key, "", current, now);
         Ok(true)
+    }
+
+    /// A pull's or a push's status line, as `docker pull` and `docker push` print it
+    /// (`#0 <layer> <status> <bytes>`), when it is [`due`](Self::due).
+    fn layer_line(
+        &mut self,
+        group: Group,
+        layer: Option<&str>,
+        status: &str,
+        current: Option<u64>,
+        total: Option<u64>,
+        now: Instant,
+    ) -> io::Result<()> {
+        let key = (group.clone(), layer.unwrap_or_default().to_owned());
+        let current = current.map_or(0, |c| i64::try_from(c).unwrap_or(i64::MAX));
+        let total = total.and_then(|t| i64::try_from(t).ok());
+        if !self.due(&key, status, current, total, now) {
+            return Ok(());
+        }
+        self.open(group)?;
+        let mut line = String::from("#0 ");
+        if let Some(layer) = layer {
+            line.push_str(layer);
+            line.push(' ');
+        }
+        line.push_str(status);
+        line.push_str(&bytes_text(current, total));
+        writeln!(self.out, "{line}")?;
+        self.printed(key, status, current, now);
+        Ok(())
     }
 
     /// Whether progress at `current` is worth a line: the first, a new status, or a move of 5% or 5 s since the last one printed.

@@ -272,19 +272,7 @@ fn jobs(state: &State, now: Instant, view: View) -> Vec<Job> {
                     .as_secs_f64();
                 let (done, total) = pull.bytes();
                 let mut job = match &pull.outcome {
-                    None => {
-                        let mut job =
-                            Job::new(format!("[pull] {}", pull.image), secs, Style::Normal, false);
-                        if total > 0 {
-                            let bytes = format!("{} / {}", format_bytes(done), format_bytes(total));
-                            job.status = vec![
-                                format!("{} {bytes}", bar(done, total)),
-                                bytes,
-                                percent(done, total),
-                            ];
-                        }
-                        job
-                    }
+                    None => transferring(format!("[pull] {}", pull.image), secs, done, total),
                     Some(PullOutcome::Present) => Job::new(
                         format!("CACHED [pull] {}", pull.image),
                         0.0,
@@ -375,17 +363,7 @@ fn jobs(state: &State, now: Instant, view: View) -> Vec<Job> {
                         job
                     }
                     (None, None) => {
-                        let mut job =
-                            Job::new(format!("[push] {}", push.image), secs, Style::Normal, false);
-                        if total > 0 {
-                            let bytes = format!("{} / {}", format_bytes(done), format_bytes(total));
-                            job.status = vec![
-                                format!("{} {bytes}", bar(done, total)),
-                                bytes,
-                                percent(done, total),
-                            ];
-                        }
-                        job
+                        transferring(format!("[push] {}", push.image), secs, done, total)
                     }
                 };
                 jobs.push(job);
@@ -539,6 +517,20 @@ fn job_line(job: &Job, usable: usize) -> Option<String> {
 }
 
 /// `[=====>        ]`.
+/// A pull or push under way: its bar, bytes and percentage once the sizes are known.
+fn transferring(name: String, secs: f64, done: u64, total: u64) -> Job {
+    let mut job = Job::new(name, secs, Style::Normal, false);
+    if total > 0 {
+        let bytes = format!("{} / {}", format_bytes(done), format_bytes(total));
+        job.status = vec![
+            format!("{} {bytes}", bar(done, total)),
+            bytes,
+            percent(done, total),
+        ];
+    }
+    job
+}
+
 fn bar(done: u64, total: u64) -> String {
     let filled = if total == 0 {
         0
