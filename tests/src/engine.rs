@@ -246,6 +246,34 @@ impl ImageGuard {
         self.images.push(image.to_string());
         image.to_string()
     }
+
+    /// The base image under a name of the test's own (`devbuild-test/base-<pid>-<n>:1`, the
+    /// same image), untagged at the end. For tests that assert cache hits: BuildKit merges a
+    /// build's `FROM` with the same step of a concurrent `--no-cache` build, and then runs
+    /// every later step of it again.
+    pub fn own_base(&mut self) -> String {
+        let name = self.engine.unique_name("base");
+        let (repo, tag) = name.rsplit_once(':').expect("unique names have a tag");
+        let response = self.engine.request(
+            "POST",
+            &format!(
+                "/images/{}/tag?repo={}&tag={tag}",
+                self.engine.base_image,
+                crate::http::query_value(repo)
+            ),
+            Vec::new(),
+            None,
+        );
+        assert_eq!(
+            response.status,
+            201,
+            "engine {}: tag {} as {name}: {}",
+            self.engine.version,
+            self.engine.base_image,
+            response.text()
+        );
+        self.remove_later(&name)
+    }
 }
 
 impl Drop for ImageGuard {

@@ -61,11 +61,10 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn hello_spec(engine: &TestEngine, tag: &str) -> BuildSpec {
+fn hello_spec(base: &str, tag: &str) -> BuildSpec {
     let mut spec = BuildSpec::new(hello());
     spec.tags.push(tag.to_owned());
-    spec.build_args
-        .insert("BASE".into(), engine.base_image.clone());
+    spec.build_args.insert("BASE".into(), base.to_owned());
     spec
 }
 
@@ -74,10 +73,11 @@ engine_test! {
     fn library_builds_hello_and_rebuilds_from_cache(test) {
         let mut guard = test.guard();
         let tag = guard.remove_later(&test.unique_name("devbuild-hello"));
+        let base = guard.own_base();
         std::env::set_var("DOCKER_CONFIG", &TestEnv::load().unwrap().docker_config);
         run(async {
             let engine = connect(test).await;
-            let spec = hello_spec(test, &tag);
+            let spec = hello_spec(&base, &tag);
             let mut events = Vec::new();
             let outcome = build(&engine, &spec, |event| events.push(event.clone()))
                 .await

@@ -24,10 +24,15 @@ fn text(bytes: &[u8]) -> String {
 
 /// A context whose Dockerfile is `FROM <base>` and then `rest`.
 fn context_with(engine: &Engine, rest: &str) -> tempfile::TempDir {
+    context_on(&engine.base_image, rest)
+}
+
+/// A context whose Dockerfile is `FROM <base>` and then `rest`.
+fn context_on(base: &str, rest: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("Dockerfile"),
-        format!("FROM {}\n{rest}", engine.base_image),
+        format!("FROM {base}\n{rest}"),
     )
     .unwrap();
     dir
@@ -204,8 +209,8 @@ engine_test! {
         let name = engine.unique_name("devbuild-inline-cache");
         let cache_image = format!("{}/{name}", env.registry.address);
         let nonce = format!("nonce-{}", name.replace(['/', ':'], "-"));
-        let context = context_with(engine, &format!("RUN echo {nonce} > /nonce\n"));
         let mut guard = engine.guard();
+        let context = context_on(&guard.own_base(), &format!("RUN echo {nonce} > /nonce\n"));
         guard.remove_later(&cache_image);
         let built = guard.remove_later(&engine.unique_name("devbuild-inline-cache-user"));
         let build = |args: &[&str]| {

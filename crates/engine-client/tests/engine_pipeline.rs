@@ -571,9 +571,9 @@ engine_test! {
         let mut guard = test.guard();
         let tag = guard.remove_later(&test.unique_name("engine-client-steps"));
         let marker = unique_marker(test, "steps");
+        let base = guard.own_base();
         let dockerfile = format!(
-            "FROM {}\nCOPY unique.txt /unique.txt\nRUN echo {marker}-stdout && cat /unique.txt\nRUN cp /unique.txt /second.txt\n",
-            test.base_image
+            "FROM {base}\nCOPY unique.txt /unique.txt\nRUN echo {marker}-stdout && cat /unique.txt\nRUN cp /unique.txt /second.txt\n",
         );
         let dir = context_dir(&dockerfile, &[("unique.txt", format!("{marker}-file\n").as_bytes())]);
         run(async {
