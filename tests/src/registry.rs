@@ -72,10 +72,13 @@ impl Registry {
             .unwrap_or_else(|e| panic!("{method} {path} on the registry: {e}"))
     }
 
-    /// Tags `image` (`<address>/<repository>:<tag>`, in this registry) again under a tag
-    /// unique to this process, by copying its manifest, and returns the new reference.
-    /// Tests that pull the private image pull such a copy, so the shared one never becomes
-    /// local to an engine.
+    /// Copies `image` (`<address>/<repository>:<tag>`, in this registry) into a repository
+    /// of its own (`<repository>-t-<pid>-<n>:<tag>`): its blobs mounted from the original's
+    /// repository, then its manifest put there. Tests that pull the private image pull such
+    /// a copy, so the shared one never becomes local to an engine. A repository of its own:
+    /// the registry's filesystem storage rewrites a repository's link files in place, so a
+    /// copy put into the shared repository while another test pulls from it makes that pull
+    /// fail with a 500.
     pub fn copy_private_image(&self, image: &str) -> String {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let (repository, tag) = self.split(image);
@@ -95,24 +98,38 @@ impl Registry {
             .header("content-type")
             .expect("the manifest has a Content-Type")
             .to_string();
-        let new_tag = format!(
-            "t-{}-{}",
+        let copy = format!(
+            "{repository}-t-{}-{}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
+        let parsed: serde_json::Value = serde_json::from_slice(&manifest.body)
+            .unwrap_or_else(|e| panic!("the manifest of {image}: {e}"));
+        let blobs = std::iter::once(&parsed["config"])
+            .chain(parsed["layers"].as_array().into_iter().flatten())
+            .filter_map(|descriptor| descriptor["digest"].as_str());
+        for digest in blobs {
+            let mount = self.request(
+                "POST",
+                &format!("/v2/{copy}/blobs/uploads/?mount={digest}&from={repository}"),
+                Vec::new(),
+                Some(&[]),
+            );
+            assert_eq!(
+                mount.status,
+                201,
+                "mount {digest} from {repository} into {copy}: {}",
+                mount.text()
+            );
+        }
         let put = self.request(
             "PUT",
-            &format!("/v2/{repository}/manifests/{new_tag}"),
+            &format!("/v2/{copy}/manifests/{tag}"),
             vec![("Content-Type", content_type)],
             Some(&manifest.body),
         );
-        assert_eq!(
-            put.status,
-            201,
-            "PUT manifest {repository}:{new_tag}: {}",
-            put.text()
-        );
-        format!("{}/{repository}:{new_tag}", self.address)
+        assert_eq!(put.status, 201, "PUT manifest {copy}:{tag}: {}", put.text());
+        format!("{}/{copy}:{tag}", self.address)
     }
 
     fn split<'a>(&self, image: &'a str) -> (&'a str, &'a str) {
