@@ -51,6 +51,7 @@ use crate::events::{ContextUsed, Event};
 use crate::output::Output;
 use crate::push::PushedImage;
 use crate::remote::RemoteContext;
+use crate::run::BuildHost;
 
 /// How often, at most, the upload reports its progress while it runs.
 pub const UPLOAD_PROGRESS_EVERY: Duration = Duration::from_millis(100);
@@ -140,9 +141,9 @@ impl BuildSpec {
         // The Dockerfile is not at hand before it is fetched.
         if let Some(remote) = &self.remote {
             crate::remote::check(self, remote)?;
-            return prepare(&remote_view(self, None)).map(|_| ());
+            return prepare(&remote_view(self, None), &Platform::host()).map(|_| ());
         }
-        prepare(self).map(|_| ())
+        prepare(self, &Platform::host()).map(|_| ())
     }
 
     /// The Dockerfile's path on disk: `dockerfile`, else `<context>/Dockerfile`, else
@@ -367,17 +368,18 @@ impl From<EngineError> for BuildError {
 }
 
 /// The analysis of a spec's Dockerfile, and what the engine needs for it.
-struct Prepared {
+#[derive(Debug)]
+pub(crate) struct Prepared {
     /// The Dockerfile's path as shown in errors.
     display: String,
     text: String,
     options: AnalyzeOptions,
-    analysis: dockerfile_froms::Analysis,
+    pub(crate) analysis: dockerfile_froms::Analysis,
     needs: Vec<ImageNeed>,
     mtime: MtimePolicy,
 }
 
-fn prepare(spec: &BuildSpec) -> Result<Prepared, BuildError> {
+pub(crate) fn prepare(spec: &BuildSpec, platform: &Platform) -> Result<Prepared, BuildError> {
     if spec.context_archive.is_none() && spec.remote.is_none() {
         check_context(spec)?;
     }
@@ -407,7 +409,7 @@ fn prepare(spec: &BuildSpec) -> Result<Prepared, BuildError> {
         build_args: spec.build_args.clone(),
         target: spec.target.clone().filter(|t| !t.is_empty()),
         target_platform,
-        build_platform: Platform::host(),
+        build_platform: platform.clone(),
         ..AnalyzeOptions::default()
     };
     let analysis = analyze(&display, &text, &options)?;
@@ -415,7 +417,7 @@ fn prepare(spec: &BuildSpec) -> Result<Prepared, BuildError> {
     if let Some(syntax) = &analysis.syntax {
         needs.push(ImageNeed {
             image: syntax.to_string(),
-            platform: Some(Platform::host().to_string()),
+            platform: Some(platform.to_string()),
         });
     }
     needs.extend(analysis.images.iter().map(|image| ImageNeed {
@@ -633,6 +635,7 @@ const CONTEXT_ROUNDS: usize = 3;
 /// `images`.
 async fn decide_context<F: FnMut(&Event)>(
     engine: &Engine,
+    host: &BuildHost,
     spec: &BuildSpec,
     prepared: &Prepared,
     pull: bool,
@@ -687,7 +690,9 @@ async fn decide_context<F: FnMut(&Event)>(
             .filter(|need| needed.insert((need.image.clone(), need.platform.clone())))
             .collect();
         if pull && !new_needs.is_empty() {
-            images.extend(run_prepull(engine, spec.pull, new_needs, on_event).await?);
+            images.extend(
+                run_prepull(engine, &host.credentials, spec.pull, new_needs, on_event).await?,
+            );
         }
         context = analysis.context;
     }
@@ -766,6 +771,7 @@ impl ContextSelection {
 pub async fn select_context(
     engine: Option<&Engine>,
     spec: &BuildSpec,
+    host: &BuildHost,
 ) -> Result<ContextSelection, BuildError> {
     // A remote context is fetched by the engine: nothing is sent from here.
     if let Some(remote) = &spec.remote {
@@ -774,28 +780,37 @@ pub async fn select_context(
             crate::remote::FETCHED_BY_THE_ENGINE,
         ));
     }
-    let prepared = prepare(spec)?;
+    let prepared = prepare(spec, &host.platform)?;
     if spec.whole_context {
         return Ok(ContextSelection::new(&prepared.analysis.context, true));
     }
     let used = match engine {
         Some(engine) => {
             let mut no_images = Vec::new();
-            decide_context(engine, spec, &prepared, false, &mut no_images, &mut |_| {}).await?
+            decide_context(
+                engine,
+                host,
+                spec,
+                &prepared,
+                false,
+                &mut no_images,
+                &mut |_| {},
+            )
+            .await?
         }
         None => prepared.analysis.context.clone(),
     };
     Ok(ContextSelection::new(&used, false))
 }
 
-fn analyzed_event(prepared: &Prepared) -> Event {
+fn analyzed_event(prepared: &Prepared, platform: &Platform) -> Event {
     let mut event = Event::analyzed(&prepared.analysis);
     if let (Event::Analyzed { images }, Some(syntax)) = (&mut event, &prepared.analysis.syntax) {
         images.insert(
             0,
             crate::events::NeededImage {
                 image: syntax.to_string(),
-                platform: Platform::host().to_string(),
+                platform: platform.to_string(),
             },
         );
     }
@@ -806,6 +821,7 @@ fn analyzed_event(prepared: &Prepared) -> Event {
 /// copy), for the build's platform.
 async fn prepull_cache<F: FnMut(&Event)>(
     engine: &Engine,
+    host: &BuildHost,
     spec: &BuildSpec,
     on_event: &mut F,
 ) -> Result<Vec<ImageOutcome>, BuildError> {
@@ -816,11 +832,12 @@ async fn prepull_cache<F: FnMut(&Event)>(
             platform: spec.platform.clone(),
         })
         .collect();
-    run_prepull(engine, true, needs, on_event).await
+    run_prepull(engine, &host.credentials, true, needs, on_event).await
 }
 
 async fn run_prepull<F: FnMut(&Event)>(
     engine: &Engine,
+    credentials: &Arc<DockerConfig>,
     always_pull: bool,
     needs: Vec<ImageNeed>,
     on_event: &mut F,
@@ -829,13 +846,11 @@ async fn run_prepull<F: FnMut(&Event)>(
     if needs.is_empty() {
         return Ok(images);
     }
-    let credentials = DockerConfig::load_from_env()
-        .map_err(|e| BuildError::Input(format!("docker configuration: {e}")))?;
     let options = PrepullOptions {
         always_pull,
         ..PrepullOptions::default()
     };
-    let mut pulls = std::pin::pin!(engine.prepull(needs, Arc::new(credentials), &options));
+    let mut pulls = std::pin::pin!(engine.prepull(needs, credentials.clone(), &options));
     while let Some(event) = pulls.next().await {
         if let BuildEvent::ImageReady {
             image,
@@ -860,6 +875,7 @@ async fn run_prepull<F: FnMut(&Event)>(
 pub async fn prepull<F: FnMut(&Event)>(
     engine: &Engine,
     spec: &BuildSpec,
+    host: &BuildHost,
     mut on_event: F,
 ) -> Result<Vec<ImageOutcome>, BuildError> {
     // A remote context's Dockerfile is fetched first; without it nothing is pre-pulled.
@@ -868,44 +884,50 @@ pub async fn prepull<F: FnMut(&Event)>(
             spec.check()?;
             let fetched = crate::remote::fetch(spec, remote, engine.api_version(), false).await?;
             match (&fetched.dockerfile, fetched.problem) {
-                (Some(text), _) => prepare(&remote_view(spec, Some(text)))?,
+                (Some(text), _) => prepare(&remote_view(spec, Some(text)), &host.platform)?,
                 (None, problem) => return Err(BuildError::Input(problem.unwrap_or_default())),
             }
         }
-        None => prepare(spec)?,
+        None => prepare(spec, &host.platform)?,
     };
-    on_event(&analyzed_event(&prepared));
-    run_prepull(engine, spec.pull, prepared.needs, &mut on_event).await
+    on_event(&analyzed_event(&prepared, &host.platform));
+    run_prepull(
+        engine,
+        &host.credentials,
+        spec.pull,
+        prepared.needs,
+        &mut on_event,
+    )
+    .await
 }
 
-/// Builds the image of `spec` on `engine`, reporting every stage to `on_event`: the
-/// analysis, the pre-pull, the context upload, BuildKit's steps, and last
-/// [`Event::Finished`] or [`Event::Failed`] (not sent for bad input, which fails before
-/// anything is sent to the engine).
-///
-/// Dropping the returned future cancels the build on the engine. To consume the events as
-/// a stream instead, send them into a channel from the callback
-/// (`|event| { let _ = tx.send(event.clone()); }`) and read its receiver.
-pub async fn build<F: FnMut(&Event)>(
+/// The build of `spec` on `engine` that [`run`](crate::run::run) streams: `prepared` is
+/// `spec`'s preparation, or `None` for a remote context, whose Dockerfile is fetched first.
+/// Every stage is reported to `on_event`: the analysis, the pre-pull, the context upload,
+/// BuildKit's steps, and last [`Event::Finished`] or [`Event::Failed`].
+pub(crate) async fn execute<F: FnMut(&Event)>(
     engine: &Engine,
     spec: &BuildSpec,
+    host: &BuildHost,
+    prepared: Option<Prepared>,
     mut on_event: F,
 ) -> Result<BuildOutcome, BuildError> {
     let started = Instant::now();
-    // The Dockerfile fetched first (see `crate::remote`).
+    // A remote context's Dockerfile is fetched first (see `crate::remote`).
     let fetched = match &spec.remote {
-        Some(remote) => {
-            spec.check()?;
-            Some(crate::remote::fetch(spec, remote, engine.api_version(), true).await?)
-        }
+        Some(remote) => Some(crate::remote::fetch(spec, remote, engine.api_version(), true).await?),
         None => None,
     };
-    let prepared = match &fetched {
-        Some(fetched) => prepare(&remote_view(spec, fetched.dockerfile.as_deref()))?,
-        None => prepare(spec)?,
+    let prepared = match (&fetched, prepared) {
+        (Some(fetched), _) => prepare(
+            &remote_view(spec, fetched.dockerfile.as_deref()),
+            &host.platform,
+        )?,
+        (None, Some(prepared)) => prepared,
+        (None, None) => prepare(spec, &host.platform)?,
     };
     if fetched.as_ref().is_none_or(|f| f.dockerfile.is_some()) {
-        on_event(&analyzed_event(&prepared));
+        on_event(&analyzed_event(&prepared, &host.platform));
     }
     let mut warnings: Vec<String> = prepared
         .analysis
@@ -942,12 +964,28 @@ pub async fn build<F: FnMut(&Event)>(
 
     check_engine_supports(engine, &build_options(spec, None))?;
 
-    let mut images = run_prepull(engine, spec.pull, prepared.needs.clone(), &mut on_event).await?;
-    let cache = prepull_cache(engine, spec, &mut on_event).await?;
+    let mut images = run_prepull(
+        engine,
+        &host.credentials,
+        spec.pull,
+        prepared.needs.clone(),
+        &mut on_event,
+    )
+    .await?;
+    let cache = prepull_cache(engine, host, spec, &mut on_event).await?;
     let used = if spec.whole_context || spec.context_archive.is_some() || spec.remote.is_some() {
         prepared.analysis.context.clone()
     } else {
-        decide_context(engine, spec, &prepared, true, &mut images, &mut on_event).await?
+        decide_context(
+            engine,
+            host,
+            spec,
+            &prepared,
+            true,
+            &mut images,
+            &mut on_event,
+        )
+        .await?
     };
     let (body, dockerfile, stats) = match (&spec.context_archive, &fetched) {
         // An empty body (or, for an old engine, a git subdirectory's tar).
@@ -1052,7 +1090,14 @@ pub async fn build<F: FnMut(&Event)>(
     // Outputs, pushes and the metadata file, before the build is said to be finished.
     let result = match result {
         Ok(()) => {
-            crate::results::make_results(engine, spec, image_id.as_deref(), &mut on_event).await
+            crate::results::make_results(
+                engine,
+                spec,
+                &host.credentials,
+                image_id.as_deref(),
+                &mut on_event,
+            )
+            .await
         }
         Err(err) => Err(err),
     };

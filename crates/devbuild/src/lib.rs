@@ -88,11 +88,13 @@ pub mod push;
 pub mod remote;
 pub mod render;
 mod results;
+pub mod run;
 
 pub use build::{
-    build, prepull, select_context, BuildError, BuildOutcome, BuildSpec, ContextSelection,
-    ImageOutcome, StepTiming,
+    prepull, select_context, BuildError, BuildOutcome, BuildSpec, ContextSelection, ImageOutcome,
+    StepTiming,
 };
 pub use events::Event;
 pub use output::{Destination, Output};
 pub use push::PushedImage;
+pub use run::{build, prepare, run, BuildHost, BuildStream, PreparedBuild};

@@ -57,6 +57,7 @@ fn directory_of(path: &Path) -> PathBuf {
 pub(crate) async fn make_results<F: FnMut(&Event)>(
     engine: &Engine,
     spec: &BuildSpec,
+    credentials: &Arc<DockerConfig>,
     image_id: Option<&str>,
     on_event: &mut F,
 ) -> Result<Vec<PushedImage>, BuildError> {
@@ -80,15 +81,9 @@ pub(crate) async fn make_results<F: FnMut(&Event)>(
     let mut pushed = Vec::new();
     let mut descriptor = None;
     if spec.pushes() {
-        let credentials = DockerConfig::load_from_env().map_err(|e| BuildError::Push {
-            image: spec.tags.first().cloned().unwrap_or_default(),
-            reason: format!("docker configuration: {e}"),
-            hint: None,
-        })?;
-        let credentials = Arc::new(credentials);
-        pushed = push_tags(engine, &spec.tags, &credentials, on_event).await?;
+        pushed = push_tags(engine, &spec.tags, credentials, on_event).await?;
         if let (Some(first), Some(_)) = (pushed.first(), &spec.metadata_file) {
-            descriptor = descriptor_of(engine, first, &credentials).await;
+            descriptor = descriptor_of(engine, first, credentials).await;
         }
     }
     if let Some(path) = &spec.metadata_file {

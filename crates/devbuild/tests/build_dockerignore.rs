@@ -1,10 +1,10 @@
 //! Docker-backed: a build behind a `.dockerignore` that excludes most of a large tree sends
 //! only what it should, as the upload's summary and the files inside the build show.
 
-use devbuild::build::{build, BuildSpec};
 use devbuild::engine_client::endpoint::{Endpoint, EndpointSource};
 use devbuild::engine_client::engine::{ConnectOptions, Engine};
 use devbuild::events::{BuildEvent, Event};
+use devbuild::{build, BuildSpec};
 use devbuild_tests::{engine_test, TestEnv};
 
 engine_test! {

@@ -6,10 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use devbuild::build::{build, BuildError, BuildSpec};
 use devbuild::engine_client::endpoint::{Endpoint, EndpointSource};
 use devbuild::engine_client::engine::{ConnectOptions, Engine};
 use devbuild::Event;
+use devbuild::{build, BuildError, BuildSpec};
 use devbuild_tests::{engine_test, Engine as TestEngine, TestEnv};
 
 fn hello() -> PathBuf {

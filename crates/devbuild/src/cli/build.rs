@@ -1,17 +1,18 @@
 //! `devbuild build`: build an image, like `docker buildx build`, showing the progress of
 //! every stage (analysis, pre-pull, context upload, BuildKit steps).
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use devbuild::build::{build, BuildError, BuildSpec};
+use devbuild::build::{BuildError, BuildSpec};
 use devbuild::engine_client::engine::Engine;
 use devbuild::output::Output;
 use devbuild::render::{Progress, ProgressMode};
 use devbuild::Event;
+use futures_util::StreamExt;
 
 use super::buildx_flags::{EngineFlags, LegacyFlags, RefusedFlags};
 use super::{fail, BuildInputs, EXIT_FAILED, EXIT_USAGE};
@@ -344,9 +345,6 @@ enum Stopped {
 struct Ended {
     /// A `finished` or `failed` event was shown.
     terminal: Cell<bool>,
-    /// Writing progress to standard output failed because its reader is gone.
-    output_closed: Cell<bool>,
-    output_closed_notify: tokio::sync::Notify,
 }
 
 /// Checks the input, connects, and builds with the progress shown; dropping the build (on
@@ -364,8 +362,9 @@ async fn build_with_progress(
         };
         Stopped::Failed(code, err.to_string())
     };
-    // Bad input is reported before the engine is looked for.
-    spec.check().map_err(failed)?;
+    // Bad input is reported before the engine is looked for; the Dockerfile is read once.
+    let host = devbuild::BuildHost::from_env().map_err(failed)?;
+    let prepared = devbuild::prepare(spec, &host).map_err(failed)?;
     let engine = Engine::connect_from_env()
         .await
         .map_err(|e| Stopped::Failed(EXIT_UNREACHABLE, e.to_string()))?;
@@ -375,49 +374,44 @@ async fn build_with_progress(
         _ => Box::new(std::io::stderr()),
     };
     let is_tty = std::io::stderr().is_terminal() && mode != ProgressMode::Json;
-    let progress = RefCell::new(Progress::new(mode, out, is_tty));
-    let live = progress.borrow().mode() == ProgressMode::Tty;
-    let building = build(&engine, spec, |event| {
-        if matches!(event, Event::Finished { .. } | Event::Failed { .. }) {
-            ended.terminal.set(true);
-        }
-        let shown = progress.borrow_mut().event(event, Instant::now());
-        if let Err(e) = shown {
-            if mode == ProgressMode::Json && e.kind() == std::io::ErrorKind::BrokenPipe {
-                ended.output_closed.set(true);
-                ended.output_closed_notify.notify_one();
+    let mut progress = Progress::new(mode, out, is_tty);
+    let live = progress.mode() == ProgressMode::Tty;
+    let mut build = devbuild::run(&engine, prepared);
+    let mut ticks = tokio::time::interval(Duration::from_millis(100));
+    let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
+    let stopped = loop {
+        tokio::select! {
+            event = build.next() => {
+                let Some(event) = event else { break None };
+                if matches!(event, Event::Finished { .. } | Event::Failed { .. }) {
+                    ended.terminal.set(true);
+                }
+                if let Err(e) = progress.event(&event, Instant::now()) {
+                    if mode == ProgressMode::Json && e.kind() == std::io::ErrorKind::BrokenPipe {
+                        break Some(Stopped::Output);
+                    }
+                }
             }
-        }
-    });
-    let ticking = async {
-        let mut interval = tokio::time::interval(Duration::from_millis(100));
-        loop {
-            interval.tick().await;
-            if live {
-                let _ = progress.borrow_mut().tick(Instant::now());
+            _ = ticks.tick() => {
+                if live {
+                    let _ = progress.tick(Instant::now());
+                }
+                // A step may be silent for long: notice a reader that went away without
+                // waiting for the next event to fail to be written.
+                if mode == ProgressMode::Json && stdout_reader_gone() {
+                    break Some(Stopped::Output);
+                }
             }
-            // A step may be silent for long: notice a reader that went away without
-            // waiting for the next event to fail to be written.
-            if mode == ProgressMode::Json && stdout_reader_gone() {
-                ended.output_closed.set(true);
-                ended.output_closed_notify.notify_one();
-            }
+            _ = &mut interrupt => break Some(Stopped::Interrupted),
         }
     };
-    let result = tokio::select! {
-        result = building => Ok(result),
-        _ = ticking => Err(Stopped::Interrupted),
-        _ = tokio::signal::ctrl_c() => Err(Stopped::Interrupted),
-        _ = ended.output_closed_notify.notified() => Err(Stopped::Output),
-    };
-    let _ = progress.borrow_mut().finish(Instant::now());
-    drop(progress);
-    // The build's future is dropped by now: its connection closed and the engine stops it.
-    match result? {
-        _ if ended.output_closed.get() => Err(Stopped::Output),
-        Ok(outcome) => Ok(outcome),
-        Err(err) => Err(failed(err)),
+    let _ = progress.finish(Instant::now());
+    if let Some(stopped) = stopped {
+        // Dropping the stream closes the build's connection, and the engine stops it.
+        drop(build);
+        return Err(stopped);
     }
+    build.finish().await.map_err(failed)
 }
 
 /// Whether standard output is a pipe whose reader has closed it (`poll` reports an error

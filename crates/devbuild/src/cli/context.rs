@@ -139,8 +139,9 @@ fn selection(args: &Args) -> Result<Option<ContextSelection>, String> {
     args.inputs.apply(&mut spec);
     spec.whole_context = args.whole_context;
     let runtime = super::runtime().map_err(|_| "cannot start the async runtime".to_owned())?;
+    let host = devbuild::BuildHost::from_env().map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let selection = select_context(None, &spec)
+        let selection = select_context(None, &spec, &host)
             .await
             .map_err(|e| e.to_string())?;
         if selection.decided {
@@ -156,7 +157,7 @@ fn selection(args: &Args) -> Result<Option<ContextSelection>, String> {
             return Ok(Some(selection));
         };
         match Engine::connect(endpoint, &options).await {
-            Ok(engine) => select_context(Some(&engine), &spec)
+            Ok(engine) => select_context(Some(&engine), &spec, &host)
                 .await
                 .map(Some)
                 .map_err(|e| e.to_string()),

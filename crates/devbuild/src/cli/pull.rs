@@ -43,12 +43,16 @@ pub fn run(args: &Args) -> ExitCode {
     if let Err(err) = spec.check() {
         return fail(EXIT_USAGE, err);
     }
+    let host = match devbuild::BuildHost::from_env() {
+        Ok(host) => host,
+        Err(err) => return fail(EXIT_USAGE, err),
+    };
     runtime.block_on(async {
         let engine = match Engine::connect_from_env().await {
             Ok(engine) => engine,
             Err(e) => return fail(EXIT_UNREACHABLE, e),
         };
-        let outcomes = match prepull(&engine, &spec, |_| {}).await {
+        let outcomes = match prepull(&engine, &spec, &host, |_| {}).await {
             Ok(outcomes) => outcomes,
             Err(err @ BuildError::Input(_)) => return fail(EXIT_USAGE, err),
             Err(err) if err.is_unreachable() => return fail(EXIT_UNREACHABLE, err),
