@@ -266,6 +266,7 @@ pub struct ImageOutcome {
 
 /// Why a build did not produce an image.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum BuildError {
     /// Bad input: an unreadable or invalid Dockerfile, context or option. The message
     /// names the file (and line) or path.
