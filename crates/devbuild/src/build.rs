@@ -1,7 +1,7 @@
-//! The whole pipeline in one call: [`build`] reads the Dockerfile, analyses it, pre-pulls
-//! the images it needs, decides which context paths the build reads, streams those to the
-//! engine and follows BuildKit until the result, reporting every stage as an [`Event`] to a
-//! callback; [`prepull`] stops after the pre-pull.
+//! The whole pipeline behind [`crate::run()`]: read the Dockerfile, analyse it, pre-pull the
+//! images it needs, decide which context paths the build reads, stream those to the engine
+//! and follow BuildKit until the result, reporting every stage as an [`Event`];
+//! [`prepull`] stops after the pre-pull, [`select_context`] says what would be sent.
 //!
 //! Only the paths the Dockerfile reads are sent, as BuildKit's file sync would send them to
 //! `docker buildx build`. What the Dockerfile's text cannot decide (a base image's `ENV`
@@ -11,14 +11,15 @@
 //! only costs time.
 //!
 //! ```no_run
-//! use devbuild::build::{build, BuildSpec};
+//! use devbuild::build::BuildSpec;
 //! use devbuild::engine_client::engine::Engine;
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let engine = Engine::connect_from_env().await?;
 //! let mut spec = BuildSpec::new("examples/hello");
 //! spec.tags.push("hello:dev".into());
-//! let outcome = build(&engine, &spec, |event| {
+//! // The callback form of `prepare` and `run`.
+//! let outcome = devbuild::build(&engine, &spec, |event| {
 //!     println!("{}", serde_json::to_string(event).unwrap());
 //! })
 //! .await?;
@@ -136,7 +137,7 @@ impl BuildSpec {
     }
 
     /// Reads and analyses the Dockerfile without any engine: the [`BuildError::Input`]
-    /// that [`build`] would fail with, if any.
+    /// that [`crate::build()`] would fail with, if any.
     pub fn check(&self) -> Result<(), BuildError> {
         // The Dockerfile is not at hand before it is fetched.
         if let Some(remote) = &self.remote {
@@ -764,7 +765,7 @@ impl ContextSelection {
     }
 }
 
-/// What [`build`] would send of the context of `spec`, without building: the paths the
+/// What [`crate::build()`] would send of the context of `spec`, without building: the paths the
 /// Dockerfile reads, decided with the configs of the images already in `engine`'s store
 /// (nothing is pulled; without an engine, from the text alone). When an image it needs is
 /// not there, the selection is the whole context and not [`ContextSelection::decided`]:
