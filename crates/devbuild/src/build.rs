@@ -269,9 +269,18 @@ pub struct ImageOutcome {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum BuildError {
-    /// Bad input: an unreadable or invalid Dockerfile, context or option. The message
-    /// names the file (and line) or path.
+    /// Bad input: an unreadable Dockerfile, a bad option or tag, a context that is not one.
+    /// The message names the file (and line), path or option.
     Input(String),
+    /// The Dockerfile cannot be analysed: shown as `<file>:<line>: <BuildKit's words>`.
+    Dockerfile {
+        /// The Dockerfile as errors name it (its path, `<stdin>`, a remote's URL).
+        file: String,
+        /// The analyser's error, with the line.
+        error: dockerfile_froms::Error,
+    },
+    /// The build context cannot be read or sent (bad ignore rules, an unreadable file).
+    Context(ctx_tar::Error),
     /// The build ran and failed: the step, BuildKit's error, the step's last log lines.
     Failed(BuildFailure),
     /// The engine could not be reached or talked to.
@@ -315,6 +324,15 @@ pub enum BuildError {
 }
 
 impl BuildError {
+    /// Whether it is the input's fault (a usage error: exit status 2 in the CLI): the spec,
+    /// the Dockerfile, the context.
+    pub fn is_input(&self) -> bool {
+        matches!(
+            self,
+            BuildError::Input(_) | BuildError::Dockerfile { .. } | BuildError::Context(_)
+        )
+    }
+
     /// Whether the engine could not be reached at all.
     pub fn is_unreachable(&self) -> bool {
         matches!(self, BuildError::Engine(e) if e.is_unreachable())
@@ -325,6 +343,12 @@ impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BuildError::Input(message) => f.write_str(message),
+            BuildError::Dockerfile { file, error } => match error.line() {
+                // The location leads; BuildKit's own "on line N" prefix would repeat it.
+                Some(line) => write!(f, "{file}:{line}: {}", error.reason()),
+                None => write!(f, "{file}: {error}"),
+            },
+            BuildError::Context(error) => write!(f, "{error}"),
             BuildError::Failed(failure) => write!(f, "{failure}"),
             BuildError::Engine(e) => write!(f, "{e}"),
             BuildError::Pull {
@@ -614,16 +638,9 @@ fn analyze(
     text: &str,
     options: &AnalyzeOptions,
 ) -> Result<dockerfile_froms::Analysis, BuildError> {
-    dockerfile_froms::analyze(text, options).map_err(|err| {
-        let message = err.to_string();
-        BuildError::Input(match err.line() {
-            Some(line) => {
-                let prefix = format!("dockerfile parse error on line {line}: ");
-                let message = message.strip_prefix(&prefix).unwrap_or(&message);
-                format!("{display}:{line}: {message}")
-            }
-            None => format!("{display}: {message}"),
-        })
+    dockerfile_froms::analyze(text, options).map_err(|error| BuildError::Dockerfile {
+        file: display.to_owned(),
+        error,
     })
 }
 
@@ -954,7 +971,7 @@ pub(crate) async fn execute<F: FnMut(&Event)>(
         context.dockerfile = Dockerfile::Path(dockerfile.clone());
     }
     if spec.context_archive.is_none() && spec.remote.is_none() {
-        ctx_tar::check(&context).map_err(|e| BuildError::Input(e.to_string()))?;
+        ctx_tar::check(&context).map_err(BuildError::Context)?;
     }
     for warning in &prepared.analysis.warnings {
         on_event(&warning_event(
@@ -1016,7 +1033,7 @@ pub(crate) async fn execute<F: FnMut(&Event)>(
             let selection = ContextSelection::new(&used, spec.whole_context);
             on_event(&selection.event());
             context.include = selection.include();
-            let tar = ctx_tar::stream(context).map_err(|e| BuildError::Input(e.to_string()))?;
+            let tar = ctx_tar::stream(context).map_err(BuildError::Context)?;
             let dockerfile = tar.dockerfile().map(str::to_owned);
             let stats = tar.stats();
             let body: BodyStream = Box::pin(tar);

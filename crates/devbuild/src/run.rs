@@ -239,6 +239,11 @@ mod tests {
 
         std::fs::write(dir.path().join("Dockerfile"), "FROM\n").unwrap();
         let err = prepare(&BuildSpec::new(dir.path()), &host).unwrap_err();
-        assert!(matches!(err, BuildError::Input(_)), "{err}");
+        assert!(matches!(err, BuildError::Dockerfile { .. }), "{err}");
+        assert_eq!(
+            err.to_string().split_once(": ").map(|(_, m)| m),
+            Some("FROM requires either one or three arguments"),
+            "{err}"
+        );
     }
 }

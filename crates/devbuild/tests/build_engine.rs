@@ -160,7 +160,8 @@ fn an_invalid_dockerfile_exits_2_with_file_and_line() {
     assert!(stderr.starts_with(&expected), "{stderr}");
 
     let err = BuildSpec::new(dir.path()).check().unwrap_err();
-    assert!(matches!(err, BuildError::Input(_)), "{err}");
+    assert!(matches!(err, BuildError::Dockerfile { .. }), "{err}");
+    assert!(err.is_input());
 
     let output = devbuild(None, &["pull", dir.path().to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));

@@ -262,6 +262,18 @@ impl Error {
     pub fn line(&self) -> Option<usize> {
         self.line
     }
+
+    /// BuildKit's message without its own `dockerfile parse error on line N: ` prefix, for
+    /// callers that lead with the file and line themselves (`Dockerfile:3: …`).
+    pub fn reason(&self) -> &str {
+        match self.line {
+            Some(line) => {
+                let prefix = format!("dockerfile parse error on line {line}: ");
+                self.message.strip_prefix(&prefix).unwrap_or(&self.message)
+            }
+            None => &self.message,
+        }
+    }
 }
 
 /// Analyse Dockerfile text for the given options.

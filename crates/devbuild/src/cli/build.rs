@@ -356,7 +356,7 @@ async fn build_with_progress(
 ) -> Result<devbuild::build::BuildOutcome, Stopped> {
     let failed = |err: BuildError| {
         let code = match &err {
-            BuildError::Input(_) => EXIT_USAGE,
+            err if err.is_input() => EXIT_USAGE,
             err if err.is_unreachable() => EXIT_UNREACHABLE,
             _ => EXIT_FAILED,
         };

@@ -52,19 +52,11 @@ pub fn run(args: &Args) -> ExitCode {
     let analysis = match analyze(&text, &options) {
         Ok(analysis) => analysis,
         Err(err) => {
-            let message = err.to_string();
-            return fail(
-                EXIT_FAILED,
-                match err.line() {
-                    // The location leads already; BuildKit's own prefix would repeat it.
-                    Some(line) => {
-                        let prefix = format!("dockerfile parse error on line {line}: ");
-                        let message = message.strip_prefix(&prefix).unwrap_or(&message);
-                        format!("{display_name}:{line}: {message}")
-                    }
-                    None => format!("{display_name}: {message}"),
-                },
-            );
+            let error = devbuild::BuildError::Dockerfile {
+                file: display_name.to_string(),
+                error: err,
+            };
+            return fail(EXIT_FAILED, error);
         }
     };
     if args.json {

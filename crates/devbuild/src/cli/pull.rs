@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use devbuild::build::{prepull, BuildError, BuildSpec};
+use devbuild::build::{prepull, BuildSpec};
 use devbuild::engine_client::engine::Engine;
 use devbuild::engine_client::events::PullOutcome;
 
@@ -54,7 +54,7 @@ pub fn run(args: &Args) -> ExitCode {
         };
         let outcomes = match prepull(&engine, &spec, &host, |_| {}).await {
             Ok(outcomes) => outcomes,
-            Err(err @ BuildError::Input(_)) => return fail(EXIT_USAGE, err),
+            Err(err) if err.is_input() => return fail(EXIT_USAGE, err),
             Err(err) if err.is_unreachable() => return fail(EXIT_UNREACHABLE, err),
             Err(err) => return fail(EXIT_FAILED, err),
         };
