@@ -56,17 +56,7 @@ pub(crate) fn resolve(spec: &ContextSpec) -> Result<Plan, Error> {
     let given = match &spec.dockerfile {
         Dockerfile::None | Dockerfile::Text(_) => None,
         Dockerfile::Path(path) => Some(path.clone()),
-        Dockerfile::Default => {
-            let upper = root.join("Dockerfile");
-            let lower = root.join("dockerfile");
-            if upper.symlink_metadata().is_ok() {
-                Some(upper)
-            } else if lower.symlink_metadata().is_ok() {
-                Some(lower)
-            } else {
-                None
-            }
-        }
+        Dockerfile::Default => Dockerfile::default_in(&root),
     };
 
     let mut forced = None;

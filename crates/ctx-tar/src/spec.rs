@@ -58,6 +58,23 @@ pub enum Dockerfile {
     None,
 }
 
+impl Dockerfile {
+    /// The file [`Dockerfile::Default`] names in the context `root`: `<root>/Dockerfile`, or
+    /// `<root>/dockerfile` when only that exists (as buildx picks it); `None` when neither
+    /// does.
+    pub fn default_in(root: &std::path::Path) -> Option<PathBuf> {
+        let upper = root.join("Dockerfile");
+        let lower = root.join("dockerfile");
+        if upper.symlink_metadata().is_ok() {
+            Some(upper)
+        } else if lower.symlink_metadata().is_ok() {
+            Some(lower)
+        } else {
+            None
+        }
+    }
+}
+
 /// Where the ignore rules come from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum IgnoreSource {

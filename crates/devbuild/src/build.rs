@@ -153,13 +153,8 @@ impl BuildSpec {
         if let Some(path) = &self.dockerfile {
             return path.clone();
         }
-        let upper = self.context.join("Dockerfile");
-        let lower = self.context.join("dockerfile");
-        if upper.symlink_metadata().is_err() && lower.symlink_metadata().is_ok() {
-            lower
-        } else {
-            upper
-        }
+        // As ctx-tar finds it; a missing one is named as `Dockerfile` in the error.
+        Dockerfile::default_in(&self.context).unwrap_or_else(|| self.context.join("Dockerfile"))
     }
 
     /// How errors name the Dockerfile.

@@ -122,17 +122,10 @@ pub fn run(args: &Args) -> ExitCode {
 fn selection(args: &Args) -> Result<Option<ContextSelection>, String> {
     let dockerfile = match &args.file {
         Some(file) => file.clone(),
-        None => {
-            let upper = args.context.join("Dockerfile");
-            let lower = args.context.join("dockerfile");
-            if upper.symlink_metadata().is_ok() {
-                upper
-            } else if lower.symlink_metadata().is_ok() {
-                lower
-            } else {
-                return Ok(None);
-            }
-        }
+        None => match ctx_tar::Dockerfile::default_in(&args.context) {
+            Some(found) => found,
+            None => return Ok(None),
+        },
     };
     let mut spec = BuildSpec::new(&args.context);
     spec.dockerfile = Some(dockerfile);
