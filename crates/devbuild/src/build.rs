@@ -1,7 +1,7 @@
 //! The whole pipeline behind [`crate::run()`]: read the Dockerfile, analyse it, pre-pull the
 //! images it needs, decide which context paths the build reads, stream those to the engine
 //! and follow BuildKit until the result, reporting every stage as an [`Event`];
-//! [`prepull`] stops after the pre-pull, [`select_context`] says what would be sent.
+//! [`crate::prepull()`] stops after the pre-pull, [`select_context`] says what would be sent.
 //!
 //! Only the paths the Dockerfile reads are sent, as BuildKit's file sync would send them to
 //! `docker buildx build`. What the Dockerfile's text cannot decide (a base image's `ENV`
@@ -883,33 +883,38 @@ async fn run_prepull<F: FnMut(&Event)>(
     Ok(images)
 }
 
-/// Pre-pulls every image the spec's build needs (and its `# syntax=` frontend), reporting
-/// [`Event::Analyzed`], then each image's progress and outcome. A failed pull is an
-/// outcome, not an error.
-pub async fn prepull<F: FnMut(&Event)>(
+/// The pre-pull behind [`crate::prepull()`]: `prepared` is `spec`'s preparation, or `None`
+/// for a remote context, whose Dockerfile is fetched first (without it nothing is
+/// pre-pulled).
+pub(crate) async fn prepull_prepared<F: FnMut(&Event)>(
     engine: &Engine,
     spec: &BuildSpec,
     host: &BuildHost,
+    prepared: Option<&Prepared>,
     mut on_event: F,
 ) -> Result<Vec<ImageOutcome>, BuildError> {
-    // A remote context's Dockerfile is fetched first; without it nothing is pre-pulled.
-    let prepared = match &spec.remote {
-        Some(remote) => {
-            spec.check()?;
+    let fetched_prepared;
+    let prepared = match (&spec.remote, prepared) {
+        (Some(remote), _) => {
             let fetched = crate::remote::fetch(spec, remote, engine.api_version(), false).await?;
-            match (&fetched.dockerfile, fetched.problem) {
+            fetched_prepared = match (&fetched.dockerfile, fetched.problem) {
                 (Some(text), _) => prepare(&remote_view(spec, Some(text)), &host.platform)?,
                 (None, problem) => return Err(BuildError::Input(problem.unwrap_or_default())),
-            }
+            };
+            &fetched_prepared
         }
-        None => prepare(spec, &host.platform)?,
+        (None, Some(prepared)) => prepared,
+        (None, None) => {
+            fetched_prepared = prepare(spec, &host.platform)?;
+            &fetched_prepared
+        }
     };
-    on_event(&analyzed_event(&prepared, &host.platform));
+    on_event(&analyzed_event(prepared, &host.platform));
     run_prepull(
         engine,
         &host.credentials,
         spec.pull,
-        prepared.needs,
+        prepared.needs.clone(),
         &mut on_event,
     )
     .await

@@ -1,7 +1,9 @@
 //! devbuild: build container images through the Docker Engine API with BuildKit, without a
 //! BuildKit session.
 //!
-//! One call, [`build()`], runs the whole pipeline and reports each stage as an [`Event`]:
+//! [`prepare()`] checks a [`BuildSpec`] and analyses its Dockerfile without an engine; [`run()`]
+//! then runs the whole pipeline as a [`BuildStream`] of [`Event`]s, one per stage ([`build()`] is
+//! the same with a callback):
 //!
 //! 1. **analysis**: the Dockerfile is read and [`dockerfile_froms`] finds every external
 //!    image its build needs, as BuildKit would (build args, target, platform)
@@ -20,9 +22,10 @@
 //!    [`Event::Failed`] and a [`BuildError`].
 //!
 //! ```no_run
-//! use devbuild::{build, BuildSpec};
+//! use devbuild::{prepare, run, BuildHost, BuildSpec};
 //! use devbuild::engine_client::engine::Engine;
 //! use devbuild::render::{Progress, ProgressMode};
+//! use futures_util::StreamExt;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -32,16 +35,18 @@
 //! spec.build_args.insert("BASE".into(), "busybox".into());
 //!
 //! let mut progress = Progress::new(ProgressMode::Plain, std::io::stderr(), false);
-//! let outcome = build(&engine, &spec, |event| {
-//!     let _ = progress.event(event, std::time::Instant::now());
-//! })
-//! .await?;
+//! let mut build = run(&engine, prepare(&spec, &BuildHost::from_env()?)?);
+//! while let Some(event) = build.next().await {
+//!     let _ = progress.event(&event, std::time::Instant::now());
+//! }
+//! let outcome = build.finish().await?;
 //! println!("{}", outcome.image_id.unwrap_or_default());
 //! # Ok(())
 //! # }
 //! ```
 //!
-//! The stages can also be used alone: [`prepull()`] (what `devbuild pull` does), and the
+//! The stages can also be used alone: [`prepull()`] (what `devbuild pull` does),
+//! [`select_context()`] (what `devbuild context` shows), and the
 //! re-exported crates:
 //!
 //! - [`dockerfile_froms`]: every external image a Dockerfile needs, as BuildKit sees it.
@@ -91,10 +96,9 @@ mod results;
 pub mod run;
 
 pub use build::{
-    prepull, select_context, BuildError, BuildOutcome, BuildSpec, ContextSelection, ImageOutcome,
-    StepTiming,
+    select_context, BuildError, BuildOutcome, BuildSpec, ContextSelection, ImageOutcome, StepTiming,
 };
 pub use events::Event;
 pub use output::{Destination, Output};
 pub use push::PushedImage;
-pub use run::{build, prepare, run, BuildHost, BuildStream, PreparedBuild};
+pub use run::{build, prepare, prepull, run, BuildHost, BuildStream, PreparedBuild};

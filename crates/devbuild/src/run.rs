@@ -38,7 +38,8 @@ use engine_client::engine::Engine;
 use futures_util::{Stream, StreamExt};
 
 use crate::build::{
-    execute, prepare as prepare_spec, BuildError, BuildOutcome, BuildSpec, Prepared,
+    execute, prepare as prepare_spec, prepull_prepared, BuildError, BuildOutcome, BuildSpec,
+    ImageOutcome, Prepared,
 };
 use crate::events::Event;
 
@@ -135,6 +136,24 @@ pub fn run(engine: &Engine, prepared: PreparedBuild) -> BuildStream {
         events,
         outcome: None,
     }
+}
+
+/// Pre-pulls every image the build of `prepared` needs (and its `# syntax=` frontend) on
+/// `engine`, reporting [`Event::Analyzed`], then each image's progress and outcome, and
+/// builds nothing. A failed pull is an outcome, not an error.
+pub async fn prepull<F: FnMut(&Event)>(
+    engine: &Engine,
+    prepared: &PreparedBuild,
+    on_event: F,
+) -> Result<Vec<ImageOutcome>, BuildError> {
+    prepull_prepared(
+        engine,
+        &prepared.spec,
+        &prepared.host,
+        prepared.prepared.as_ref(),
+        on_event,
+    )
+    .await
 }
 
 /// [`prepare`] and [`run`] in one call, with the events given to `on_event` as they come,

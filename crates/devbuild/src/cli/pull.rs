@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use devbuild::build::{prepull, BuildSpec};
+use devbuild::build::BuildSpec;
 use devbuild::engine_client::engine::Engine;
 use devbuild::engine_client::events::PullOutcome;
+use devbuild::{prepare, prepull};
 
 use super::build::EXIT_UNREACHABLE;
 use super::{fail, BuildInputs, EXIT_FAILED, EXIT_USAGE};
@@ -40,11 +41,9 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    if let Err(err) = spec.check() {
-        return fail(EXIT_USAGE, err);
-    }
-    let host = match devbuild::BuildHost::from_env() {
-        Ok(host) => host,
+    // Bad input is reported before the engine is looked for; the Dockerfile is read once.
+    let prepared = match devbuild::BuildHost::from_env().and_then(|host| prepare(&spec, &host)) {
+        Ok(prepared) => prepared,
         Err(err) => return fail(EXIT_USAGE, err),
     };
     runtime.block_on(async {
@@ -52,7 +51,7 @@ pub fn run(args: &Args) -> ExitCode {
             Ok(engine) => engine,
             Err(e) => return fail(EXIT_UNREACHABLE, e),
         };
-        let outcomes = match prepull(&engine, &spec, &host, |_| {}).await {
+        let outcomes = match prepull(&engine, &prepared, |_| {}).await {
             Ok(outcomes) => outcomes,
             Err(err) if err.is_input() => return fail(EXIT_USAGE, err),
             Err(err) if err.is_unreachable() => return fail(EXIT_UNREACHABLE, err),
