@@ -249,8 +249,9 @@ impl ImageGuard {
 
     /// The base image under a name of the test's own (`devbuild-test/base-<pid>-<n>:1`, the
     /// same image), untagged at the end. For tests that assert cache hits: BuildKit merges a
-    /// build's `FROM` with the same step of a concurrent `--no-cache` build, and then runs
-    /// every later step of it again.
+    /// build's `FROM` with the same step of concurrent builds of the same image, and in CI
+    /// the tests built on the shared name then ran later steps again (which concurrent build
+    /// did it is not known); on names of their own they have kept their cache since.
     pub fn own_base(&mut self) -> String {
         let name = self.engine.unique_name("base");
         let (repo, tag) = name.rsplit_once(':').expect("unique names have a tag");

@@ -362,11 +362,11 @@ fn step_names(events: &[BuildEvent]) -> Vec<(u32, String)> {
         if let BuildEvent::StepStarted { step, name, .. }
         | BuildEvent::StepCached { step, name, .. } = event
         {
-            // BuildKit shares the base image's step with a concurrent build that defines
-            // it alike, under that build's name (`[1/2] FROM …`): it is this build's first,
-            // and it may come besides this build's own.
+            // BuildKit shares the base image's step with a concurrent build from the same
+            // image, under that build's name (`[1/2] FROM <its name for the image>`): it is
+            // this build's first, and it may come besides this build's own.
             let name = match name.split_once("] FROM ") {
-                Some((_, image)) => format!("[1/4] FROM {image}"),
+                Some(_) => "[1/4] FROM".to_owned(),
                 None => name.clone(),
             };
             if name.contains("/4] ") && !steps.iter().any(|(s, n)| s == step || *n == name) {
