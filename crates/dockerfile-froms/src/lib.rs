@@ -61,7 +61,6 @@ mod json;
 mod lint;
 mod parser;
 pub mod platform;
-mod rawlex;
 pub mod reference;
 pub(crate) mod shell;
 mod text;

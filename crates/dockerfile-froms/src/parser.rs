@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use crate::shell::{self, EmptyEnv, LexOptions};
 use crate::text::{go_quote, is_go_space, is_go_space_byte, split_blank};
 
 /// The longest physical line BuildKit's line scanner accepts (`bufio.MaxScanTokenSize - 1`).
@@ -842,6 +843,17 @@ fn match_heredoc(word: &str) -> Option<(bool, &str)> {
     Some((chomp, rest))
 }
 
+/// Splits `text` into words as BuildKit's parser does to find heredocs: its shell lexer
+/// with `\` as the escape character, over an empty environment, leaving every variable
+/// reference as written (`SkipUnsetEnv`).
+fn heredoc_words(text: &str, options: LexOptions) -> Result<Vec<String>, String> {
+    let options = LexOptions {
+        skip_unset_env: true,
+        ..options
+    };
+    shell::process_words_with(text, &EmptyEnv, '\\', options).map_err(|e| e.to_string())
+}
+
 /// BuildKit's `ParseHeredoc` on one word: `Ok(None)` when the word is no heredoc.
 pub(crate) fn parse_heredoc(word: &str) -> Result<Option<Heredoc>, String> {
     let Some((chomp, rest)) = match_heredoc(word) else {
@@ -850,13 +862,17 @@ pub(crate) fn parse_heredoc(word: &str) -> Result<Option<Heredoc>, String> {
     if rest.is_empty() {
         return Ok(None);
     }
-    let words = crate::rawlex::words(rest, false, false)
-        .map_err(|e| format!("failed to process {}: {e}", go_quote(rest)))?;
+    let words = heredoc_words(rest, LexOptions::default())?;
     if words.len() != 1 {
         return Ok(None);
     }
-    let raw = crate::rawlex::words(rest, true, false)
-        .map_err(|e| format!("failed to process {}: {e}", go_quote(rest)))?;
+    let raw = heredoc_words(
+        rest,
+        LexOptions {
+            raw_quotes: true,
+            ..LexOptions::default()
+        },
+    )?;
     if raw.len() != words.len() {
         return Err(format!(
             "internal lexing of heredoc produced inconsistent results: {rest}"
@@ -872,7 +888,13 @@ pub(crate) fn parse_heredoc(word: &str) -> Result<Option<Heredoc>, String> {
 }
 
 fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, String> {
-    let words = crate::rawlex::words(line, true, true).unwrap_or_default();
+    let raw = LexOptions {
+        raw_quotes: true,
+        raw_escapes: true,
+        ..LexOptions::default()
+    };
+    // BuildKit ignores the lexer's error here: a line it cannot split has no heredocs.
+    let words = heredoc_words(line, raw).unwrap_or_default();
     let mut docs = Vec::new();
     for word in words {
         if let Some(doc) = parse_heredoc(&word)? {
@@ -893,6 +915,48 @@ mod tests {
             .into_iter()
             .map(|n| n.args)
             .collect()
+    }
+
+    #[test]
+    fn heredoc_words_keep_quotes_when_asked() {
+        let raw = LexOptions {
+            raw_quotes: true,
+            raw_escapes: true,
+            ..LexOptions::default()
+        };
+        assert_eq!(
+            heredoc_words(r#"COPY <<"EOF" /x"#, raw).unwrap(),
+            vec!["COPY", "<<\"EOF\"", "/x"]
+        );
+        assert_eq!(
+            heredoc_words(r#""EOF""#, LexOptions::default()).unwrap(),
+            vec!["EOF"]
+        );
+        assert_eq!(heredoc_words("<< EOF", raw).unwrap(), vec!["<< EOF"]);
+        assert_eq!(
+            heredoc_words("$A ${B:-x} ${C//y/z}", raw).unwrap(),
+            vec!["$A", "${B:-x}", "${C/y/z}"]
+        );
+        assert_eq!(
+            heredoc_words("echo \"x", raw).unwrap_err(),
+            "failed to process \"echo \\\"x\": unexpected end of statement while looking for matching double-quote"
+        );
+    }
+
+    #[test]
+    fn heredoc_words_follow_buildkit_lexer() {
+        // Checked against BuildKit's `shell.Lex` (Go): text/scanner drops a leading BOM,
+        // names are Unicode letters and digits (`²` is neither), and nesting is unlimited
+        // there (here up to 200 levels).
+        let doc = parse_heredoc("<<\u{feff}EOF").unwrap().unwrap();
+        assert_eq!(doc.name, "EOF");
+        assert_eq!(
+            parse_heredoc("<<${x²}").unwrap_err(),
+            "failed to process \"${x²}\": unsupported modifier (²) in substitution"
+        );
+        let deep = format!("{}x{}", "${A:-".repeat(150), "}".repeat(150));
+        let doc = parse_heredoc(&format!("<<{deep}")).unwrap().unwrap();
+        assert_eq!(doc.name, deep);
     }
 
     #[test]

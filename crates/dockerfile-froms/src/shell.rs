@@ -12,6 +12,9 @@
 //! Pike VM: time is proportional to the pattern length times the value length, never
 //! exponential.
 //!
+//! The same lexer serves the parser, which splits heredoc words with it exactly as BuildKit's
+//! parser does (`shell.NewLex('\\')` with `SkipUnsetEnv` over [`EmptyEnv`]).
+//!
 //! Two deliberate details: word splitting ([`process_words`]) keeps BuildKit's quirk of one
 //! word buffer shared by nested `${V:-…}` calls (`foo${A:-x}bar` splits to `["xbar"]`, as in
 //! BuildKit); and nesting deeper than 200 `${…}` levels is an error here, where BuildKit
@@ -35,6 +38,16 @@ impl Env for BTreeMap<String, String> {
 impl<S: BuildHasher> Env for HashMap<String, String, S> {
     fn get(&self, name: &str) -> Option<&str> {
         HashMap::get(self, name).map(String::as_str)
+    }
+}
+
+/// No variables at all (BuildKit's `emptyEnvs`): with `SkipUnsetEnv`, every reference stays
+/// as it is written.
+pub(crate) struct EmptyEnv;
+
+impl Env for EmptyEnv {
+    fn get(&self, _name: &str) -> Option<&str> {
+        None
     }
 }
 
@@ -89,8 +102,10 @@ impl ShellError {
     }
 }
 
-/// Nesting depth of `${…}` beyond which expansion gives up (BuildKit has no limit; this
-/// keeps a hostile input from exhausting the stack).
+/// Nesting depth of `${…}` beyond which the lexer gives up. BuildKit has no limit (Go grows
+/// a goroutine's stack as it recurses); here each level is a few frames of a fixed-size
+/// thread stack, so a hostile input could overflow it. The deep-nesting test reaches the
+/// limit on a 2 MiB test thread, and no real Dockerfile comes near it.
 const MAX_NESTING: usize = 200;
 
 /// Expands `word` as `Lex.ProcessWordWithMatches` does, with all options off.
@@ -100,16 +115,6 @@ pub(crate) fn process_word(
     escape: char,
 ) -> Result<Expansion, ShellError> {
     process_word_with(word, env, escape, LexOptions::default())
-}
-
-/// Expands `word` and splits it into words as `Lex.ProcessWords` does, with all options off.
-#[allow(dead_code)] // part of the lexer's API; the analyser does not split words yet
-pub(crate) fn process_words(
-    word: &str,
-    env: &dyn Env,
-    escape: char,
-) -> Result<Vec<String>, ShellError> {
-    process_words_with(word, env, escape, LexOptions::default())
 }
 
 /// [`process_word`] with BuildKit's lexer switches.
@@ -128,8 +133,17 @@ pub(crate) fn process_word_with(
     })
 }
 
-/// [`process_words`] with BuildKit's lexer switches.
-#[allow(dead_code)] // part of the lexer's API; the analyser does not split words yet
+/// Expands `word` and splits it into words as `Lex.ProcessWords` does, with all options off
+/// (`EXPOSE` checks its ports this way).
+pub(crate) fn process_words(
+    word: &str,
+    env: &dyn Env,
+    escape: char,
+) -> Result<Vec<String>, ShellError> {
+    process_words_with(word, env, escape, LexOptions::default())
+}
+
+/// [`process_words`] with BuildKit's lexer switches (the parser splits heredoc words so).
 pub(crate) fn process_words_with(
     word: &str,
     env: &dyn Env,
