@@ -4,8 +4,8 @@
 
 use std::process::Command;
 
-use crate::ci::workspace_root;
 use crate::engine::{self, ENGINES};
+use crate::workspace;
 
 /// `cargo xtask demo [-- extra devbuild build options]`.
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -41,7 +41,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .args(&build_args)
         .env("DOCKER_HOST", &entry.host)
         .env("DOCKER_CONFIG", &env.docker_config)
-        .current_dir(workspace_root())
+        .current_dir(workspace::root())
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !status.success() {

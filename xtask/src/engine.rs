@@ -105,7 +105,7 @@ impl Layout {
         let root = std::env::var_os("DEVBUILD_ENGINES_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| {
-                crate::ci::workspace_root()
+                crate::workspace::root()
                     .join("target")
                     .join("devbuild-engines")
             });
