@@ -54,7 +54,9 @@ pub mod tar;
 pub use authz::{run_on_authz, Access as AuthzAccess, AuthzEngine, LoggedRequest};
 pub use base64::{base64_standard, base64_url_safe};
 pub use engine::{Engine, ImageGuard, StreamOutcome};
-pub use env::{env_file_path, must_not_skip, AuthzEntry, EngineEntry, RemoteEntry, TestEnv};
+pub use env::{
+    env_file_path, must_not_skip, shell_quote, AuthzEntry, EngineEntry, RemoteEntry, TestEnv,
+};
 pub use image_fs::{FsNode, ImageFs, NodeKind};
 pub use proxy::UnixProxy;
 pub use registry::Registry;

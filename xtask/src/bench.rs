@@ -233,7 +233,7 @@ fn bench(config: &BenchConfig, env: &TestEnv, devbuild: &Path) -> Result<(), Str
         .find(|entry| entry.version == "26.1")
         .ok_or("Engine 26.1 is not up")?;
     let tools = Tools {
-        host: entry.host.clone(),
+        host: entry.host(),
         docker_config: env.docker_config.clone(),
         devbuild: devbuild.to_path_buf(),
     };

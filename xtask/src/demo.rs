@@ -27,7 +27,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "--".to_string(),
         "build".to_string(),
         "--build-arg".to_string(),
-        format!("BASE={}", env.base),
+        format!("BASE={}", env.base_image),
         "-t".to_string(),
         "devbuild-demo/hello:latest".to_string(),
     ];
@@ -35,11 +35,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
     build_args.push("examples/hello".to_string());
     eprintln!(
         "==> demo: devbuild build examples/hello on Engine {} ({})",
-        entry.engine_version, entry.host
+        entry.engine_version,
+        entry.host()
     );
     let status = Command::new("cargo")
         .args(&build_args)
-        .env("DOCKER_HOST", &entry.host)
+        .env("DOCKER_HOST", entry.host())
         .env("DOCKER_CONFIG", &env.docker_config)
         .current_dir(workspace::root())
         .status()
@@ -49,7 +50,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     eprintln!(
         "==> demo: built devbuild-demo/hello:latest; try it:\n    DOCKER_HOST={} docker run --rm devbuild-demo/hello:latest",
-        entry.host
+        entry.host()
     );
     Ok(())
 }
