@@ -433,8 +433,9 @@ fn write_docker_config(
     let plugins = dir.join("cli-plugins");
     fs::create_dir_all(&plugins)
         .map_err(|e| format!("cannot create {}: {e}", plugins.display()))?;
-    let auth =
-        http::base64_standard(format!("{}:{}", registry.username, registry.password).as_bytes());
+    let auth = devbuild_tests::base64_standard(
+        format!("{}:{}", registry.username, registry.password).as_bytes(),
+    );
     let config = format!(
         "{{\n  \"auths\": {{\n    \"{}\": {{\n      \"auth\": \"{auth}\"\n    }}\n  }}\n}}\n",
         registry.address()
