@@ -9,16 +9,7 @@
 use crate::bench;
 use crate::engine::{self, Layout};
 use crate::interrupt;
-use crate::workspace::{run_step, run_step_with_env};
-use std::process::Command;
-
-fn has_nextest() -> bool {
-    Command::new("cargo")
-        .args(["nextest", "--version"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
+use crate::workspace::{cargo_has, run_step, run_step_with_env};
 
 /// `cargo xtask ci [--no-wait|--wait SECONDS]`. Every step uses `--all-features`, so
 /// feature-gated code (ctx-tar's streaming body) is linted and tested too.
@@ -78,7 +69,7 @@ fn tests() -> Result<(), String> {
         ),
         ("DEVBUILD_TEST_REQUIRE_ENGINE", "1".to_string()),
     ];
-    if has_nextest() {
+    if cargo_has("nextest") {
         run_step_with_env(
             "tests",
             "cargo",

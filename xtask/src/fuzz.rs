@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::interrupt;
-use crate::workspace::{self, run_step};
+use crate::workspace::{self, cargo_has, run_step};
 
 const USAGE: &str = "usage: cargo xtask fuzz [--seconds N]";
 
@@ -121,24 +121,15 @@ pub fn fuzz_all(seconds: u64) -> Result<(), String> {
     }
 }
 
-/// Whether `cargo fuzz` runs.
-fn has_cargo_fuzz() -> bool {
-    Command::new("cargo")
-        .args(["fuzz", "--version"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
-
 /// Installs the pinned cargo-fuzz when `cargo fuzz --version` fails.
 fn ensure_cargo_fuzz() -> Result<(), String> {
-    if has_cargo_fuzz() {
+    if cargo_has("fuzz") {
         return Ok(());
     }
     let args = install_args();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     run_step("install cargo-fuzz", "cargo", &args)?;
-    if has_cargo_fuzz() {
+    if cargo_has("fuzz") {
         Ok(())
     } else {
         Err(

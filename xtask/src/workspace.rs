@@ -12,6 +12,14 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Whether the cargo subcommand `name` is installed (`cargo <name> --version` runs).
+pub fn cargo_has(name: &str) -> bool {
+    Command::new("cargo")
+        .args([name, "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 /// Runs a command in the workspace root, failing with its description when it fails.
 pub fn run_step(description: &str, program: &str, args: &[&str]) -> Result<(), String> {
     run_step_with_env(description, program, args, &[])
