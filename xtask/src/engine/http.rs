@@ -10,7 +10,7 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
-pub use devbuild_tests::http::Response;
+use devbuild_tests::http::Response;
 use devbuild_tests::http::{send, Request};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
