@@ -1,5 +1,20 @@
-//! The env file `cargo xtask engine up` writes: `KEY=VALUE` lines, values quoted for a
-//! POSIX shell (`'…'`) only when needed, `#` comments. See `xtask/src/engine.rs`.
+//! The env file `cargo xtask engine up` writes, and its one definition: xtask writes it with
+//! [`TestEnv::render`] and reads it back with [`TestEnv::parse`] (`engine env`, the bench,
+//! the demo), as the tests do, so that writer and readers cannot drift apart.
+//!
+//! Format: `KEY=VALUE` lines, values quoted for a POSIX shell only when needed (`'…'`),
+//! `#` comments. Keys: `DEVBUILD_TEST_ENGINES` (comma-separated versions that are up),
+//! per engine `DEVBUILD_TEST_ENGINE_<20_10|26_1>_{HOST,VERSION,API_VERSION}`,
+//! `DEVBUILD_TEST_REGISTRY` (`127.0.0.1:<port>`), `DEVBUILD_TEST_REGISTRY_USERNAME`,
+//! `DEVBUILD_TEST_REGISTRY_PASSWORD`, `DOCKER_CONFIG`, `DEVBUILD_TEST_BASE`,
+//! `DEVBUILD_TEST_PRIVATE_IMAGE`; when the authz engine is up,
+//! `DEVBUILD_TEST_AUTHZ_{HOST,VERSION,API_VERSION}` (the engine),
+//! `DEVBUILD_TEST_AUTHZ_PLUGIN` (the plugin's name, as in the engine's denials),
+//! `DEVBUILD_TEST_AUTHZ_LOG` (one `METHOD URI` line per request) and
+//! `DEVBUILD_TEST_AUTHZ_RULES` (the rules file tests append `deny …` lines to); when the
+//! remote contexts' servers are up, `DEVBUILD_TEST_GIT_URL` (`git://127.0.0.1:<port>/context.git`),
+//! `DEVBUILD_TEST_HTTP_URL` (`http://127.0.0.1:<port>`) and `DEVBUILD_TEST_TARBALL_URL`
+//! (`<http url>/context.tar.gz`).
 
 use crate::Registry;
 use std::collections::HashMap;
@@ -34,6 +49,13 @@ pub struct EngineEntry {
     pub engine_version: String,
     /// The API version it reported when it was started.
     pub api_version: String,
+}
+
+impl EngineEntry {
+    /// Its address as `DOCKER_HOST` takes it: `unix://<socket>`.
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
 }
 
 /// The engine behind the harness's authorization plugin, as the env file names it
@@ -83,7 +105,18 @@ pub struct TestEnv {
     pub remote: Option<RemoteEntry>,
 }
 
-fn unquote(value: &str) -> String {
+/// Quotes `value` for a POSIX shell, only when it holds anything but safe characters.
+pub fn shell_quote(value: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "_-./:,@%+=".contains(c);
+    if !value.is_empty() && value.chars().all(safe) {
+        value.to_string()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
+    }
+}
+
+/// Undoes [`shell_quote`].
+fn shell_unquote(value: &str) -> String {
     match value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
         Some(inner) => inner.replace(r"'\''", "'"),
         None => value.to_string(),
@@ -91,13 +124,58 @@ fn unquote(value: &str) -> String {
 }
 
 impl TestEnv {
+    /// The env file's text, as `cargo xtask engine up` writes it.
+    pub fn render(&self) -> String {
+        let mut out = String::from(
+            "# devbuild test engines: written by `cargo xtask engine up`, read by tests/ and\n\
+             # `cargo xtask engine env`. KEY=VALUE lines, values quoted for sh when needed.\n",
+        );
+        let mut line = |key: &str, value: &str| {
+            out.push_str(&format!("{key}={}\n", shell_quote(value)));
+        };
+        let versions: Vec<&str> = self.engines.iter().map(|e| e.version.as_str()).collect();
+        line("DEVBUILD_TEST_ENGINES", &versions.join(","));
+        for e in &self.engines {
+            let key = e.version.replace('.', "_");
+            line(&format!("DEVBUILD_TEST_ENGINE_{key}_HOST"), &e.host());
+            line(
+                &format!("DEVBUILD_TEST_ENGINE_{key}_VERSION"),
+                &e.engine_version,
+            );
+            line(
+                &format!("DEVBUILD_TEST_ENGINE_{key}_API_VERSION"),
+                &e.api_version,
+            );
+        }
+        line("DEVBUILD_TEST_REGISTRY", &self.registry.address);
+        line("DEVBUILD_TEST_REGISTRY_USERNAME", &self.registry.username);
+        line("DEVBUILD_TEST_REGISTRY_PASSWORD", &self.registry.password);
+        line("DOCKER_CONFIG", &self.docker_config.to_string_lossy());
+        line("DEVBUILD_TEST_BASE", &self.base_image);
+        line("DEVBUILD_TEST_PRIVATE_IMAGE", &self.private_image);
+        if let Some(authz) = &self.authz {
+            line("DEVBUILD_TEST_AUTHZ_HOST", &authz.engine.host());
+            line("DEVBUILD_TEST_AUTHZ_VERSION", &authz.engine.engine_version);
+            line("DEVBUILD_TEST_AUTHZ_API_VERSION", &authz.engine.api_version);
+            line("DEVBUILD_TEST_AUTHZ_PLUGIN", &authz.plugin);
+            line("DEVBUILD_TEST_AUTHZ_LOG", &authz.log.to_string_lossy());
+            line("DEVBUILD_TEST_AUTHZ_RULES", &authz.rules.to_string_lossy());
+        }
+        if let Some(remote) = &self.remote {
+            line("DEVBUILD_TEST_GIT_URL", &remote.git_url);
+            line("DEVBUILD_TEST_HTTP_URL", &remote.http_url);
+            line("DEVBUILD_TEST_TARBALL_URL", &remote.tarball_url);
+        }
+        out
+    }
+
     /// Parses an env file's text.
     pub fn parse(text: &str) -> Result<TestEnv, String> {
         let vars: HashMap<&str, String> = text
             .lines()
             .filter(|l| !l.trim_start().starts_with('#'))
             .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.trim(), unquote(v.trim())))
+            .map(|(k, v)| (k.trim(), shell_unquote(v.trim())))
             .collect();
         let get = |key: &str| {
             vars.get(key)
@@ -286,5 +364,45 @@ DEVBUILD_TEST_AUTHZ_RULES=/t/authz-plugin/rules
             TestEnv::parse(&text).unwrap_err(),
             "the env file has no DEVBUILD_TEST_BASE"
         );
+    }
+
+    /// Everything the env file can hold, with a password that needs quoting, as
+    /// [`TestEnv::render`] writes it (xtask's tests read it too).
+    const FULL: &str = include_str!("../data/env-sample");
+
+    #[test]
+    fn env_file_round_trips() {
+        let env = TestEnv::parse(FULL).unwrap();
+        assert_eq!(env.render(), FULL);
+        assert_eq!(env.registry.password, "devbuild-~~~?");
+        assert_eq!(
+            env.engines[1].host(),
+            "unix:///w/target/devbuild-engines/engine-26.1/docker.sock"
+        );
+        assert_eq!(
+            env.authz.as_ref().unwrap().log,
+            PathBuf::from("/w/target/devbuild-engines/authz-plugin/requests.log")
+        );
+        assert_eq!(
+            env.remote.as_ref().unwrap().git_url,
+            "git://127.0.0.1:40001/context.git"
+        );
+        let without = TestEnv {
+            authz: None,
+            remote: None,
+            ..env
+        };
+        let text = without.render();
+        assert!(!text.contains("AUTHZ"), "{text}");
+        assert!(!text.contains("_URL"), "{text}");
+        assert_eq!(TestEnv::parse(&text).unwrap(), without);
+    }
+
+    #[test]
+    fn shell_quoting_round_trips() {
+        for value in ["plain/path:1", "with space", "it's", "a?b", ""] {
+            assert_eq!(shell_unquote(&shell_quote(value)), value);
+        }
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
     }
 }

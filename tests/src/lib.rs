@@ -37,7 +37,6 @@
 #![deny(missing_docs)]
 
 mod authz;
-mod base64;
 mod container;
 pub mod context_vectors;
 mod engine;
@@ -52,12 +51,13 @@ mod slow_tcp;
 pub mod tar;
 
 pub use authz::{run_on_authz, Access as AuthzAccess, AuthzEngine, LoggedRequest};
-pub use base64::{base64_standard, base64_url_safe};
 pub use engine::{Engine, ImageGuard, StreamOutcome};
-pub use env::{env_file_path, must_not_skip, AuthzEntry, EngineEntry, RemoteEntry, TestEnv};
+pub use env::{
+    env_file_path, must_not_skip, shell_quote, AuthzEntry, EngineEntry, RemoteEntry, TestEnv,
+};
 pub use image_fs::{FsNode, ImageFs, NodeKind};
 pub use proxy::UnixProxy;
-pub use registry::Registry;
+pub use registry::{base64_standard, base64_url_safe, Registry};
 pub use slow_tcp::SlowTcpProxy;
 
 /// A deterministic byte pattern that does not compress (xorshift32), for test files whose

@@ -2,7 +2,8 @@
 //! per-test copies of the private image.
 
 use crate::http::{send, Request, Response};
-use crate::{base64_standard, base64_url_safe};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+use base64::Engine as _;
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -16,6 +17,18 @@ pub struct Registry {
     pub username: String,
     /// The password; chosen so that [`Registry::x_registry_auth_standard`] holds `+` and `/`.
     pub password: String,
+}
+
+/// Standard base64 (RFC 4648 §4), padded: what `Authorization: Basic` and a docker config's
+/// `auth` hold, and what bollard 0.21 wrongly sends as `X-Registry-Auth`.
+pub fn base64_standard(input: &[u8]) -> String {
+    STANDARD.encode(input)
+}
+
+/// URL-safe base64 (RFC 4648 §5), padded, as Go's `base64.URLEncoding`: the engine decodes
+/// `X-Registry-Auth` so, which is why tests must be able to send both encodings.
+pub fn base64_url_safe(input: &[u8]) -> String {
+    URL_SAFE.encode(input)
 }
 
 /// The manifest types the private image may have been pushed as.
@@ -164,5 +177,20 @@ mod tests {
             registry.x_registry_auth(),
             standard.replace('+', "-").replace('/', "_")
         );
+    }
+
+    #[test]
+    fn encodes_rfc4648_vectors_padded_in_both_alphabets() {
+        for (input, expected) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64_standard(input.as_bytes()), expected);
+            assert_eq!(base64_url_safe(input.as_bytes()), expected);
+        }
+        assert_eq!(base64_standard(b"~~~?"), "fn5+Pw==");
+        assert_eq!(base64_url_safe(b"~~~?"), "fn5-Pw==");
     }
 }

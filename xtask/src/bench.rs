@@ -28,8 +28,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::ci::{interrupt, run_step, workspace_root};
 use crate::engine::{self, TestEnv, ENGINES};
+use crate::interrupt;
+use crate::workspace::{self, run_step};
 use report::{format_bytes, format_count, Context, Goal, Row};
 use timing::{Cmd, Job, Spread};
 use workloads::{BuildCase, LargeSpec, TreeSpec, WorkloadSizes, Workloads, SEED};
@@ -137,8 +138,8 @@ pub fn quick(env: &TestEnv) -> Result<(), String> {
 /// The target directory cargo builds into.
 fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => workspace_root().join(dir),
-        None => workspace_root().join("target"),
+        Some(dir) => workspace::root().join(dir),
+        None => workspace::root().join("target"),
     }
 }
 
@@ -232,7 +233,7 @@ fn bench(config: &BenchConfig, env: &TestEnv, devbuild: &Path) -> Result<(), Str
         .find(|entry| entry.version == "26.1")
         .ok_or("Engine 26.1 is not up")?;
     let tools = Tools {
-        host: entry.host.clone(),
+        host: entry.host(),
         docker_config: env.docker_config.clone(),
         devbuild: devbuild.to_path_buf(),
     };

@@ -8,55 +8,8 @@
 
 use crate::bench;
 use crate::engine::{self, Layout};
-use std::path::PathBuf;
-use std::process::Command;
-
-/// The workspace root (xtask lives one level below it).
-pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask has a parent directory")
-        .to_path_buf()
-}
-
-/// Runs a command in the workspace root, failing with its description when it fails.
-pub fn run_step(description: &str, program: &str, args: &[&str]) -> Result<(), String> {
-    run_step_with_env(description, program, args, &[])
-}
-
-/// Like [`run_step`], with extra environment variables for the command.
-pub fn run_step_with_env(
-    description: &str,
-    program: &str,
-    args: &[&str],
-    envs: &[(&str, String)],
-) -> Result<(), String> {
-    let shown: Vec<String> = envs.iter().map(|(k, v)| format!("{k}={v} ")).collect();
-    eprintln!(
-        "==> {description}: {}{program} {}",
-        shown.concat(),
-        args.join(" ")
-    );
-    let status = Command::new(program)
-        .args(args)
-        .envs(envs.iter().map(|(k, v)| (k, v)))
-        .current_dir(workspace_root())
-        .status()
-        .map_err(|e| format!("{description}: cannot run {program}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{description} failed ({status})"))
-    }
-}
-
-fn has_nextest() -> bool {
-    Command::new("cargo")
-        .args(["nextest", "--version"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
+use crate::interrupt;
+use crate::workspace::{cargo_has, run_step, run_step_with_env};
 
 /// `cargo xtask ci [--no-wait|--wait SECONDS]`. Every step uses `--all-features`, so
 /// feature-gated code (ctx-tar's streaming body) is linted and tested too.
@@ -116,7 +69,7 @@ fn tests() -> Result<(), String> {
         ),
         ("DEVBUILD_TEST_REQUIRE_ENGINE", "1".to_string()),
     ];
-    if has_nextest() {
+    if cargo_has("nextest") {
         run_step_with_env(
             "tests",
             "cargo",
@@ -143,46 +96,5 @@ fn tests() -> Result<(), String> {
             &["test", "--workspace", "--all-features", "--no-fail-fast"],
             &envs,
         )
-    }
-}
-
-/// Ctrl-C (SIGINT) and SIGTERM: remembered instead of ending xtask, so that `engine down`
-/// still runs. Children get the default disposition back when they exec, so the running
-/// step (cargo, apt-get) still stops at once. The bench uses it too, to remove its images.
-pub mod interrupt {
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-    const SIGINT: i32 = 2;
-    const SIGTERM: i32 = 15;
-
-    extern "C" fn on_signal(_signal: i32) {
-        INTERRUPTED.store(true, Ordering::SeqCst);
-    }
-
-    extern "C" {
-        /// libc's `signal(2)`; the previous handler is returned and ignored.
-        fn signal(signum: i32, handler: extern "C" fn(i32)) -> usize;
-    }
-
-    /// Installs the handler for SIGINT and SIGTERM.
-    pub fn install() {
-        for signum in [SIGINT, SIGTERM] {
-            // SAFETY: `on_signal` only stores to an atomic, which is async-signal-safe, and
-            // glibc's `signal` installs it with BSD semantics (SA_RESTART, not reset).
-            unsafe {
-                signal(signum, on_signal);
-            }
-        }
-    }
-
-    /// Fails when a signal arrived.
-    pub fn check() -> Result<(), String> {
-        if INTERRUPTED.load(Ordering::SeqCst) {
-            Err("interrupted".to_string())
-        } else {
-            Ok(())
-        }
     }
 }

@@ -4,8 +4,8 @@
 
 use std::process::Command;
 
-use crate::ci::workspace_root;
 use crate::engine::{self, ENGINES};
+use crate::workspace;
 
 /// `cargo xtask demo [-- extra devbuild build options]`.
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -27,7 +27,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "--".to_string(),
         "build".to_string(),
         "--build-arg".to_string(),
-        format!("BASE={}", env.base),
+        format!("BASE={}", env.base_image),
         "-t".to_string(),
         "devbuild-demo/hello:latest".to_string(),
     ];
@@ -35,13 +35,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
     build_args.push("examples/hello".to_string());
     eprintln!(
         "==> demo: devbuild build examples/hello on Engine {} ({})",
-        entry.engine_version, entry.host
+        entry.engine_version,
+        entry.host()
     );
     let status = Command::new("cargo")
         .args(&build_args)
-        .env("DOCKER_HOST", &entry.host)
+        .env("DOCKER_HOST", entry.host())
         .env("DOCKER_CONFIG", &env.docker_config)
-        .current_dir(workspace_root())
+        .current_dir(workspace::root())
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !status.success() {
@@ -49,7 +50,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     eprintln!(
         "==> demo: built devbuild-demo/hello:latest; try it:\n    DOCKER_HOST={} docker run --rm devbuild-demo/hello:latest",
-        entry.host
+        entry.host()
     );
     Ok(())
 }

@@ -35,6 +35,7 @@ mod registry;
 mod remote;
 mod seed;
 
+use devbuild_tests::shell_quote;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -105,7 +106,7 @@ impl Layout {
         let root = std::env::var_os("DEVBUILD_ENGINES_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| {
-                crate::ci::workspace_root()
+                crate::workspace::root()
                     .join("target")
                     .join("devbuild-engines")
             });
@@ -168,228 +169,50 @@ impl Layout {
     }
 }
 
-/// What the env file holds: everything a test or a shell needs to use the engines.
-///
-/// Format: `KEY=VALUE` lines, values quoted for a POSIX shell only when needed (`'…'`),
-/// `#` comments. Keys: `DEVBUILD_TEST_ENGINES` (comma-separated versions that are up),
-/// per engine `DEVBUILD_TEST_ENGINE_<20_10|26_1>_{HOST,VERSION,API_VERSION}`,
-/// `DEVBUILD_TEST_REGISTRY` (`127.0.0.1:<port>`), `DEVBUILD_TEST_REGISTRY_USERNAME`,
-/// `DEVBUILD_TEST_REGISTRY_PASSWORD`, `DOCKER_CONFIG`, `DEVBUILD_TEST_BASE`,
-/// `DEVBUILD_TEST_PRIVATE_IMAGE`; when the authz engine is up,
-/// `DEVBUILD_TEST_AUTHZ_{HOST,VERSION,API_VERSION}` (the engine),
-/// `DEVBUILD_TEST_AUTHZ_PLUGIN` (the plugin's name, as in the engine's denials),
-/// `DEVBUILD_TEST_AUTHZ_LOG` (one `METHOD URI` line per request) and
-/// `DEVBUILD_TEST_AUTHZ_RULES` (the rules file tests append `deny …` lines to); when the
-/// remote contexts' servers are up, `DEVBUILD_TEST_GIT_URL` (`git://127.0.0.1:<port>/context.git`),
-/// `DEVBUILD_TEST_HTTP_URL` (`http://127.0.0.1:<port>`) and `DEVBUILD_TEST_TARBALL_URL`
-/// (`<http url>/context.tar.gz`).
-#[derive(Debug, PartialEq)]
-pub struct TestEnv {
-    /// The engines that are up (not the authz engine, which no test matrix runs on).
-    pub engines: Vec<EngineEntry>,
-    /// The engine behind the authorization plugin, when it is up.
-    pub authz: Option<AuthzEntry>,
-    /// The registry's address, `127.0.0.1:<port>`.
-    pub registry: String,
-    /// The registry's username.
-    pub username: String,
-    /// The registry's password.
-    pub password: String,
-    /// A directory whose `config.json` holds the registry credentials.
-    pub docker_config: PathBuf,
-    /// The local base image present in every engine.
-    pub base: String,
-    /// The private image, only in the registry.
-    pub private_image: String,
-    /// The remote build contexts' servers, when they are up.
-    pub remote: Option<RemoteEntry>,
-}
+// The env file's contents, written by `up` and read by `engine env`, the bench and the demo:
+// the tests' own definition, so that the file has one format for its writer and its readers.
+pub use devbuild_tests::{AuthzEntry, EngineEntry, RemoteEntry, TestEnv};
 
-/// The remote build contexts in the env file.
-#[derive(Debug, PartialEq)]
-pub struct RemoteEntry {
-    /// The git repository, `git://127.0.0.1:<port>/context.git`.
-    pub git_url: String,
-    /// The HTTP server, `http://127.0.0.1:<port>`.
-    pub http_url: String,
-    /// Its gzip-compressed tarball, `<http_url>/context.tar.gz`.
-    pub tarball_url: String,
-}
-
-/// One running engine in the env file.
-#[derive(Debug, PartialEq)]
-pub struct EngineEntry {
-    /// `20.10` or `26.1`.
-    pub version: String,
-    /// `unix://<socket>`.
-    pub host: String,
-    /// The engine's full version, e.g. `26.1.5`.
-    pub engine_version: String,
-    /// The API version it reports, e.g. `1.45`.
-    pub api_version: String,
-}
-
-/// The authz engine in the env file.
-#[derive(Debug, PartialEq)]
-pub struct AuthzEntry {
-    /// The engine (its `version` is `authz`).
-    pub engine: EngineEntry,
-    /// The plugin's name.
-    pub plugin: String,
-    /// The request log.
-    pub log: PathBuf,
-    /// The rules file.
-    pub rules: PathBuf,
-}
-
-impl TestEnv {
-    /// The env file's text.
-    pub fn render(&self) -> String {
-        let mut out = String::from(
-            "# devbuild test engines: written by `cargo xtask engine up`, read by tests/ and\n\
-             # `cargo xtask engine env`. KEY=VALUE lines, values quoted for sh when needed.\n",
-        );
-        let mut line = |key: &str, value: &str| {
-            out.push_str(&format!("{key}={}\n", shell_quote(value)));
-        };
-        let versions: Vec<&str> = self.engines.iter().map(|e| e.version.as_str()).collect();
-        line("DEVBUILD_TEST_ENGINES", &versions.join(","));
-        for e in &self.engines {
-            let key = e.version.replace('.', "_");
-            line(&format!("DEVBUILD_TEST_ENGINE_{key}_HOST"), &e.host);
-            line(
-                &format!("DEVBUILD_TEST_ENGINE_{key}_VERSION"),
-                &e.engine_version,
-            );
-            line(
-                &format!("DEVBUILD_TEST_ENGINE_{key}_API_VERSION"),
-                &e.api_version,
-            );
-        }
-        line("DEVBUILD_TEST_REGISTRY", &self.registry);
-        line("DEVBUILD_TEST_REGISTRY_USERNAME", &self.username);
-        line("DEVBUILD_TEST_REGISTRY_PASSWORD", &self.password);
-        line("DOCKER_CONFIG", &self.docker_config.to_string_lossy());
-        line("DEVBUILD_TEST_BASE", &self.base);
-        line("DEVBUILD_TEST_PRIVATE_IMAGE", &self.private_image);
-        if let Some(authz) = &self.authz {
-            line("DEVBUILD_TEST_AUTHZ_HOST", &authz.engine.host);
-            line("DEVBUILD_TEST_AUTHZ_VERSION", &authz.engine.engine_version);
-            line("DEVBUILD_TEST_AUTHZ_API_VERSION", &authz.engine.api_version);
-            line("DEVBUILD_TEST_AUTHZ_PLUGIN", &authz.plugin);
-            line("DEVBUILD_TEST_AUTHZ_LOG", &authz.log.to_string_lossy());
-            line("DEVBUILD_TEST_AUTHZ_RULES", &authz.rules.to_string_lossy());
-        }
-        if let Some(remote) = &self.remote {
-            line("DEVBUILD_TEST_GIT_URL", &remote.git_url);
-            line("DEVBUILD_TEST_HTTP_URL", &remote.http_url);
-            line("DEVBUILD_TEST_TARBALL_URL", &remote.tarball_url);
-        }
-        out
+/// The lines `cargo xtask engine env` prints for one engine of `env` (for the authz engine,
+/// also its plugin, log and rules).
+fn exports(env: &TestEnv, engine: &EngineEntry) -> String {
+    let mut pairs = vec![
+        ("DOCKER_HOST", engine.host()),
+        (
+            "DOCKER_CONFIG",
+            env.docker_config.to_string_lossy().into_owned(),
+        ),
+        (
+            "DEVBUILD_TEST_ENGINE_VERSION",
+            engine.engine_version.clone(),
+        ),
+        ("DEVBUILD_TEST_REGISTRY", env.registry.address.clone()),
+        ("DEVBUILD_TEST_BASE", env.base_image.clone()),
+        ("DEVBUILD_TEST_PRIVATE_IMAGE", env.private_image.clone()),
+    ];
+    if let Some(remote) = &env.remote {
+        pairs.extend([
+            ("DEVBUILD_TEST_GIT_URL", remote.git_url.clone()),
+            ("DEVBUILD_TEST_TARBALL_URL", remote.tarball_url.clone()),
+        ]);
     }
-
-    /// Reads an env file's text.
-    pub fn parse(text: &str) -> Result<TestEnv, String> {
-        let vars: std::collections::HashMap<String, String> = text
-            .lines()
-            .filter(|l| !l.trim_start().starts_with('#'))
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.trim().to_string(), shell_unquote(v.trim())))
-            .collect();
-        let get = |key: &str| {
-            vars.get(key)
-                .cloned()
-                .ok_or_else(|| format!("env file has no {key}"))
-        };
-        let mut engines = Vec::new();
-        for version in get("DEVBUILD_TEST_ENGINES")?
-            .split(',')
-            .filter(|v| !v.is_empty())
-        {
-            let key = version.replace('.', "_");
-            engines.push(EngineEntry {
-                version: version.to_string(),
-                host: get(&format!("DEVBUILD_TEST_ENGINE_{key}_HOST"))?,
-                engine_version: get(&format!("DEVBUILD_TEST_ENGINE_{key}_VERSION"))?,
-                api_version: get(&format!("DEVBUILD_TEST_ENGINE_{key}_API_VERSION"))?,
-            });
-        }
-        let authz = match vars.contains_key("DEVBUILD_TEST_AUTHZ_HOST") {
-            false => None,
-            true => Some(AuthzEntry {
-                engine: EngineEntry {
-                    version: AUTHZ_ENGINE.name.to_string(),
-                    host: get("DEVBUILD_TEST_AUTHZ_HOST")?,
-                    engine_version: get("DEVBUILD_TEST_AUTHZ_VERSION")?,
-                    api_version: get("DEVBUILD_TEST_AUTHZ_API_VERSION")?,
-                },
-                plugin: get("DEVBUILD_TEST_AUTHZ_PLUGIN")?,
-                log: PathBuf::from(get("DEVBUILD_TEST_AUTHZ_LOG")?),
-                rules: PathBuf::from(get("DEVBUILD_TEST_AUTHZ_RULES")?),
-            }),
-        };
-        let remote = match vars.contains_key("DEVBUILD_TEST_GIT_URL") {
-            false => None,
-            true => Some(RemoteEntry {
-                git_url: get("DEVBUILD_TEST_GIT_URL")?,
-                http_url: get("DEVBUILD_TEST_HTTP_URL")?,
-                tarball_url: get("DEVBUILD_TEST_TARBALL_URL")?,
-            }),
-        };
-        Ok(TestEnv {
-            engines,
-            authz,
-            remote,
-            registry: get("DEVBUILD_TEST_REGISTRY")?,
-            username: get("DEVBUILD_TEST_REGISTRY_USERNAME")?,
-            password: get("DEVBUILD_TEST_REGISTRY_PASSWORD")?,
-            docker_config: PathBuf::from(get("DOCKER_CONFIG")?),
-            base: get("DEVBUILD_TEST_BASE")?,
-            private_image: get("DEVBUILD_TEST_PRIVATE_IMAGE")?,
-        })
-    }
-
-    /// The lines `cargo xtask engine env` prints for one engine (for the authz engine, also
-    /// its plugin, log and rules).
-    pub fn exports(&self, engine: &EngineEntry) -> String {
-        let mut pairs = vec![
-            ("DOCKER_HOST", engine.host.clone()),
+    if let Some(authz) = env.authz.as_ref().filter(|a| a.engine == *engine) {
+        pairs.extend([
+            ("DEVBUILD_TEST_AUTHZ_PLUGIN", authz.plugin.clone()),
             (
-                "DOCKER_CONFIG",
-                self.docker_config.to_string_lossy().into_owned(),
+                "DEVBUILD_TEST_AUTHZ_LOG",
+                authz.log.to_string_lossy().into_owned(),
             ),
             (
-                "DEVBUILD_TEST_ENGINE_VERSION",
-                engine.engine_version.clone(),
+                "DEVBUILD_TEST_AUTHZ_RULES",
+                authz.rules.to_string_lossy().into_owned(),
             ),
-            ("DEVBUILD_TEST_REGISTRY", self.registry.clone()),
-            ("DEVBUILD_TEST_BASE", self.base.clone()),
-            ("DEVBUILD_TEST_PRIVATE_IMAGE", self.private_image.clone()),
-        ];
-        if let Some(remote) = &self.remote {
-            pairs.extend([
-                ("DEVBUILD_TEST_GIT_URL", remote.git_url.clone()),
-                ("DEVBUILD_TEST_TARBALL_URL", remote.tarball_url.clone()),
-            ]);
-        }
-        if let Some(authz) = self.authz.as_ref().filter(|a| a.engine == *engine) {
-            pairs.extend([
-                ("DEVBUILD_TEST_AUTHZ_PLUGIN", authz.plugin.clone()),
-                (
-                    "DEVBUILD_TEST_AUTHZ_LOG",
-                    authz.log.to_string_lossy().into_owned(),
-                ),
-                (
-                    "DEVBUILD_TEST_AUTHZ_RULES",
-                    authz.rules.to_string_lossy().into_owned(),
-                ),
-            ]);
-        }
-        pairs
-            .iter()
-            .map(|(k, v)| format!("export {k}={}\n", shell_quote(v)))
-            .collect()
+        ]);
     }
+    pairs
+        .iter()
+        .map(|(k, v)| format!("export {k}={}\n", shell_quote(v)))
+        .collect()
 }
 
 /// Removes a state directory and everything in it; one that is already gone is no error.
@@ -398,24 +221,6 @@ pub fn remove_state_dir(dir: &std::path::Path) -> Result<(), String> {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(format!("cannot remove {}: {e}", dir.display())),
-    }
-}
-
-/// Quotes `value` for a POSIX shell, only when it holds anything but safe characters.
-pub fn shell_quote(value: &str) -> String {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "_-./:,@%+=".contains(c);
-    if !value.is_empty() && value.chars().all(safe) {
-        value.to_string()
-    } else {
-        format!("'{}'", value.replace('\'', r"'\''"))
-    }
-}
-
-/// Undoes `shell_quote`.
-pub fn shell_unquote(value: &str) -> String {
-    match value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
-        Some(inner) => inner.replace(r"'\''", "'"),
-        None => value.to_string(),
     }
 }
 
@@ -519,7 +324,7 @@ fn env_exports(layout: &Layout, spec: &EngineSpec) -> Result<String, String> {
                 spec.name, spec.name
             )
         })?;
-    Ok(env.exports(engine))
+    Ok(exports(&env, engine))
 }
 
 /// `engine up`: provisions what is missing, starts the registry and the selected engines
@@ -578,7 +383,7 @@ pub fn up(specs: &[&'static EngineSpec]) -> Result<TestEnv, String> {
 fn write_env(layout: &Layout, registry: &registry::Registry) -> Result<TestEnv, String> {
     let entry = |r: daemon::Running| EngineEntry {
         version: r.spec.name.to_string(),
-        host: format!("unix://{}", r.socket.display()),
+        socket: r.socket,
         engine_version: r.engine_version,
         api_version: r.api_version,
     };
@@ -598,11 +403,13 @@ fn write_env(layout: &Layout, registry: &registry::Registry) -> Result<TestEnv, 
     let env = TestEnv {
         engines,
         authz,
-        registry: registry.address(),
-        username: registry.username.clone(),
-        password: registry.password.clone(),
+        registry: devbuild_tests::Registry {
+            address: registry.address(),
+            username: registry.username.clone(),
+            password: registry.password.clone(),
+        },
         docker_config: layout.docker_config(),
-        base: BASE_IMAGE.to_string(),
+        base_image: BASE_IMAGE.to_string(),
         private_image: format!("{}/{PRIVATE_REPOSITORY}:{PRIVATE_TAG}", registry.address()),
         remote: remote::running(layout).map(|r| RemoteEntry {
             tarball_url: r.tarball_url(),
@@ -626,8 +433,9 @@ fn write_docker_config(
     let plugins = dir.join("cli-plugins");
     fs::create_dir_all(&plugins)
         .map_err(|e| format!("cannot create {}: {e}", plugins.display()))?;
-    let auth =
-        http::base64_standard(format!("{}:{}", registry.username, registry.password).as_bytes());
+    let auth = devbuild_tests::base64_standard(
+        format!("{}:{}", registry.username, registry.password).as_bytes(),
+    );
     let config = format!(
         "{{\n  \"auths\": {{\n    \"{}\": {{\n      \"auth\": \"{auth}\"\n    }}\n  }}\n}}\n",
         registry.address()
@@ -702,86 +510,16 @@ pub fn down(specs: &[&'static EngineSpec]) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    /// The tests' sample env file: every engine, the authz engine, the remote contexts.
     fn sample() -> TestEnv {
-        TestEnv {
-            engines: vec![
-                EngineEntry {
-                    version: "20.10".into(),
-                    host: "unix:///w/target/devbuild-engines/engine-20.10/docker.sock".into(),
-                    engine_version: "20.10.24".into(),
-                    api_version: "1.41".into(),
-                },
-                EngineEntry {
-                    version: "26.1".into(),
-                    host: "unix:///w/target/devbuild-engines/engine-26.1/docker.sock".into(),
-                    engine_version: "26.1.5".into(),
-                    api_version: "1.45".into(),
-                },
-            ],
-            authz: Some(AuthzEntry {
-                engine: EngineEntry {
-                    version: "authz".into(),
-                    host: "unix:///w/target/devbuild-engines/engine-authz/docker.sock".into(),
-                    engine_version: "26.1.5".into(),
-                    api_version: "1.45".into(),
-                },
-                plugin: "devbuild-authz-1a2b".into(),
-                log: PathBuf::from("/w/target/devbuild-engines/authz-plugin/requests.log"),
-                rules: PathBuf::from("/w/target/devbuild-engines/authz-plugin/rules"),
-            }),
-            registry: "127.0.0.1:40000".into(),
-            username: "devbuild".into(),
-            password: "devbuild-~~~?".into(),
-            docker_config: PathBuf::from("/w/target/devbuild-engines/docker-config"),
-            base: BASE_IMAGE.into(),
-            private_image: "127.0.0.1:40000/devbuild-test/private:1".into(),
-            remote: Some(RemoteEntry {
-                git_url: "git://127.0.0.1:40001/context.git".into(),
-                http_url: "http://127.0.0.1:40002".into(),
-                tarball_url: "http://127.0.0.1:40002/context.tar.gz".into(),
-            }),
-        }
-    }
-
-    #[test]
-    fn env_file_round_trips() {
-        let env = sample();
-        let text = env.render();
-        assert!(
-            text.contains("DEVBUILD_TEST_REGISTRY_PASSWORD='devbuild-~~~?'\n"),
-            "{text}"
-        );
-        assert!(
-            text.contains("DEVBUILD_TEST_ENGINES=20.10,26.1\n"),
-            "{text}"
-        );
-        assert!(
-            text.contains(
-                "DEVBUILD_TEST_AUTHZ_LOG=/w/target/devbuild-engines/authz-plugin/requests.log\n"
-            ),
-            "{text}"
-        );
-        assert_eq!(TestEnv::parse(&text).unwrap(), env);
-        assert!(
-            text.contains("DEVBUILD_TEST_GIT_URL=git://127.0.0.1:40001/context.git\n"),
-            "{text}"
-        );
-        let without = TestEnv {
-            authz: None,
-            remote: None,
-            ..sample()
-        };
-        let text = without.render();
-        assert!(!text.contains("AUTHZ"), "{text}");
-        assert!(!text.contains("_URL"), "{text}");
-        assert_eq!(TestEnv::parse(&text).unwrap(), without);
+        TestEnv::parse(include_str!("../../tests/data/env-sample")).expect("the sample parses")
     }
 
     #[test]
     fn env_prints_exactly_the_documented_lines() {
         let env = sample();
         assert_eq!(
-            env.exports(&env.engines[1]),
+            exports(&env, &env.engines[1]),
             "export DOCKER_HOST=unix:///w/target/devbuild-engines/engine-26.1/docker.sock
 export DOCKER_CONFIG=/w/target/devbuild-engines/docker-config
 export DEVBUILD_TEST_ENGINE_VERSION=26.1.5
@@ -794,7 +532,7 @@ export DEVBUILD_TEST_TARBALL_URL=http://127.0.0.1:40002/context.tar.gz
         );
         let authz = &env.authz.as_ref().unwrap().engine;
         assert_eq!(
-            env.exports(authz),
+            exports(&env, authz),
             "export DOCKER_HOST=unix:///w/target/devbuild-engines/engine-authz/docker.sock
 export DOCKER_CONFIG=/w/target/devbuild-engines/docker-config
 export DEVBUILD_TEST_ENGINE_VERSION=26.1.5
@@ -825,13 +563,5 @@ export DEVBUILD_TEST_AUTHZ_RULES=/w/target/devbuild-engines/authz-plugin/rules
         assert_eq!(names(&["--engine=26.1"]), ["26.1"]);
         let bad = parse_engine_option(&["--engine=27".to_string()], "all").unwrap_err();
         assert!(bad.contains("20.10, 26.1, authz or all"), "{bad}");
-    }
-
-    #[test]
-    fn shell_quoting_round_trips() {
-        for value in ["plain/path:1", "with space", "it's", "a?b", ""] {
-            assert_eq!(shell_unquote(&shell_quote(value)), value);
-        }
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
     }
 }

@@ -23,7 +23,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::ci::{interrupt, run_step, workspace_root};
+use crate::interrupt;
+use crate::workspace::{self, cargo_has, run_step};
 
 const USAGE: &str = "usage: cargo xtask fuzz [--seconds N]";
 
@@ -104,7 +105,7 @@ fn parse_seconds(args: &[String]) -> Result<u64, String> {
 /// target does, after running the others.
 pub fn fuzz_all(seconds: u64) -> Result<(), String> {
     ensure_cargo_fuzz()?;
-    let root = workspace_root();
+    let root = workspace::root();
     let mut failures = Vec::new();
     for target in &TARGETS {
         interrupt::check()?;
@@ -120,24 +121,15 @@ pub fn fuzz_all(seconds: u64) -> Result<(), String> {
     }
 }
 
-/// Whether `cargo fuzz` runs.
-fn has_cargo_fuzz() -> bool {
-    Command::new("cargo")
-        .args(["fuzz", "--version"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
-
 /// Installs the pinned cargo-fuzz when `cargo fuzz --version` fails.
 fn ensure_cargo_fuzz() -> Result<(), String> {
-    if has_cargo_fuzz() {
+    if cargo_has("fuzz") {
         return Ok(());
     }
     let args = install_args();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     run_step("install cargo-fuzz", "cargo", &args)?;
-    if has_cargo_fuzz() {
+    if cargo_has("fuzz") {
         Ok(())
     } else {
         Err(
@@ -432,7 +424,7 @@ Output of `std::fmt::Debug`:
     /// Every target under `crates/*/fuzz/fuzz_targets/` runs, and each has a seed corpus.
     #[test]
     fn every_fuzz_target_runs_and_has_seeds() {
-        let root = workspace_root();
+        let root = workspace::root();
         let mut found = Vec::new();
         for krate in fs::read_dir(root.join("crates")).expect("crates/") {
             let krate = krate.expect("directory entry").path();

@@ -1,4 +1,9 @@
 //! `cargo xtask`: the project's own automation (CI, test engines, benchmarks, demo).
+//!
+//! One module per command. What several commands share (the workspace root, running a step
+//! there, the caught Ctrl-C) is in `workspace` and `interrupt`, so that imports point one
+//! way: `ci` drives `engine`, `fuzz` and `bench`; no command imports `ci`.
+
 mod authz_plugin;
 mod bench;
 mod ci;
@@ -6,10 +11,13 @@ mod demo;
 mod engine;
 mod fuzz;
 mod http_serve;
+mod interrupt;
 mod tidy;
+mod workspace;
 
 use std::process::ExitCode;
 
+/// What `cargo xtask --help` prints, and what a wrong command gets on stderr (exit 2).
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
@@ -28,29 +36,76 @@ commands:
   fuzz [--seconds N]                    every fuzz target for N seconds each (default 60), from its seed corpus;
                                         installs cargo-fuzz if missing; fails naming the input of a crash";
 
+/// What a command runs, given the arguments after its name.
+type Run = fn(&[String]) -> Result<(), String>;
+
+/// The commands [`USAGE`] lists, by name.
+const COMMANDS: [(&str, Run); 5] = [
+    ("ci", ci::run),
+    ("engine", engine::run),
+    ("demo", demo::run),
+    ("bench", bench::run),
+    ("fuzz", fuzz::run),
+];
+
+/// Commands `engine up` runs in the background, not people: left out of [`USAGE`].
+const HIDDEN_COMMANDS: [(&str, Run); 2] = [
+    // The authz engine's plugin.
+    ("authz-plugin", authz_plugin::run),
+    // The static HTTP server of the remote contexts.
+    ("http-serve", http_serve::run),
+];
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("ci") => ci::run(&args[1..]),
-        Some("engine") => engine::run(&args[1..]),
-        Some("demo") => demo::run(&args[1..]),
-        Some("bench") => bench::run(&args[1..]),
-        Some("fuzz") => fuzz::run(&args[1..]),
-        // Hidden: the authz engine's plugin, run in the background by `engine up`.
-        Some("authz-plugin") => authz_plugin::run(&args[1..]),
-        // Hidden: the static HTTP server of the remote contexts, run in the background by
-        // `engine up`.
-        Some("http-serve") => http_serve::run(&args[1..]),
-        _ => {
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
+    let name = args.first().map(String::as_str);
+    if matches!(name, Some("--help" | "-h" | "help")) {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let Some((_, command)) = COMMANDS
+        .iter()
+        .chain(&HIDDEN_COMMANDS)
+        .find(|(known, _)| Some(*known) == name)
+    else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
     };
-    match result {
+    match command(&args[1..]) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("xtask: {message}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The first word of each command line of [`USAGE`] (lines indented by two spaces under
+    /// `commands:`), once each.
+    fn listed_commands() -> Vec<&'static str> {
+        let (_, listing) = USAGE
+            .split_once("commands:\n")
+            .expect("USAGE lists commands");
+        let mut names: Vec<&str> = listing
+            .lines()
+            .filter_map(|line| line.strip_prefix("  "))
+            .filter(|line| !line.starts_with(' '))
+            .filter_map(|line| line.split_whitespace().next())
+            .collect();
+        names.dedup();
+        names
+    }
+
+    #[test]
+    fn usage_lists_every_command_and_no_hidden_one() {
+        let dispatched: Vec<&str> = COMMANDS.iter().map(|(name, _)| *name).collect();
+        assert_eq!(listed_commands(), dispatched);
+        for (hidden, _) in HIDDEN_COMMANDS {
+            assert!(!USAGE.contains(hidden), "{hidden} is listed");
         }
     }
 }

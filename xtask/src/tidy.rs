@@ -7,7 +7,7 @@ mod tests {
     use std::fs;
     use std::path::{Path, PathBuf};
 
-    use crate::ci::workspace_root;
+    use crate::workspace;
 
     /// Every `.rs` file of the project, skipping build output and fuzzing state.
     fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -34,7 +34,7 @@ mod tests {
 
     #[test]
     fn every_rust_file_is_tidy() {
-        let root = workspace_root();
+        let root = workspace::root();
         let mut files = Vec::new();
         for dir in ["crates", "xtask", "tests"] {
             rust_files(&root.join(dir), &mut files);

@@ -31,6 +31,7 @@ use prost::Message as _;
 use serde::Deserialize;
 
 use crate::events::{BuildEvent, LogStream, SourceLocation};
+use crate::line_stream::LineBuffer;
 use crate::solve_status::SolveStatus;
 
 /// How many of a step's last log lines are kept for a failure report.
@@ -278,7 +279,7 @@ struct StepState {
     started: bool,
     cached: bool,
     finished: bool,
-    partial: HashMap<LogStream, Vec<u8>>,
+    partial: HashMap<LogStream, LineBuffer>,
     last_logs: VecDeque<String>,
 }
 
@@ -470,7 +471,7 @@ impl BuildDecoder {
         let mut digests: Vec<_> = self
             .steps
             .iter()
-            .filter(|(_, s)| s.partial.values().any(|p| !p.is_empty()))
+            .filter(|(_, s)| s.partial.values().any(LineBuffer::has_rest))
             .map(|(d, s)| (s.number, d.clone()))
             .collect();
         digests.sort();
@@ -589,15 +590,8 @@ impl BuildDecoder {
             return;
         };
         let state = self.steps.get_mut(digest).expect("numbered steps exist");
-        let buffer = state.partial.entry(stream).or_default();
-        buffer.extend_from_slice(msg);
-        let Some(end) = buffer.iter().rposition(|b| *b == b'\n') else {
-            return;
-        };
-        let rest = buffer.split_off(end + 1);
-        let complete = std::mem::replace(buffer, rest);
-        for line in complete[..end].split(|b| *b == b'\n') {
-            push_line(state, step, stream, line, events);
+        for line in state.partial.entry(stream).or_default().push(msg) {
+            push_line(state, step, stream, &line, events);
         }
     }
 
@@ -609,10 +603,8 @@ impl BuildDecoder {
             return;
         };
         for stream in [LogStream::Stdout, LogStream::Stderr] {
-            if let Some(buffer) = state.partial.remove(&stream) {
-                if !buffer.is_empty() {
-                    push_line(state, step, stream, &buffer, events);
-                }
+            if let Some(line) = state.partial.remove(&stream).and_then(|mut b| b.rest()) {
+                push_line(state, step, stream, &line, events);
             }
         }
     }

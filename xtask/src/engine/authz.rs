@@ -62,7 +62,7 @@ fn pid_file(layout: &Layout) -> PathBuf {
 /// Whether the plugin at `socket` answers `Plugin.Activate` as an authz plugin.
 fn activates(socket: &Path) -> bool {
     post_unix(socket, "/Plugin.Activate")
-        .is_ok_and(|r| r.status == 200 && r.body.contains("\"authz\""))
+        .is_ok_and(|r| r.status == 200 && r.text().contains("\"authz\""))
 }
 
 /// The plugin `up` started, if it is alive and answers.

@@ -216,7 +216,7 @@ impl Lock {
                     break;
                 }
                 // Under `ci`, Ctrl-C is caught rather than fatal: honour it here too.
-                crate::ci::interrupt::check().map_err(|e| {
+                crate::interrupt::check().map_err(|e| {
                     format!("{e} while waiting for the lock {}", lock_path.display())
                 })?;
                 if Instant::now() >= deadline {

@@ -13,9 +13,10 @@
 //! `{"username":"…","password":"…","serveraddress":"127.0.0.1:<port>"}` (and the same
 //! without `serveraddress`); both are checked.
 
-use super::http::{base64_standard, get_tcp};
+use super::http::get_tcp;
 use super::process::{self, our_pid, spawn_detached, terminate, wait_until};
 use super::Layout;
+use devbuild_tests::base64_standard;
 use std::fs;
 use std::net::TcpListener;
 use std::path::Path;
