@@ -1,5 +1,5 @@
 //! The engine behind the harness's authorization plugin (`cargo xtask engine up` starts it as
-//! the `authz` engine): its [`Engine`] handle, the plugin's request log, and rules that make
+//! the `authz` engine): its [`TestEngine`] handle, the plugin's request log, and rules that make
 //! the plugin deny what a test names.
 //!
 //! The plugin appends one `METHOD URI` line to the log for every request the engine asks it
@@ -16,7 +16,7 @@
 //! kernel when a test process dies.
 
 use crate::env::{must_not_skip, AuthzEntry, TestEnv};
-use crate::Engine;
+use crate::TestEngine;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::io::AsRawFd;
@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug)]
 pub struct AuthzEngine {
     /// The engine (its `version` is `authz`), with the registry and images the harness seeded.
-    pub engine: Engine,
+    pub engine: TestEngine,
     /// The plugin's name: the engine's denials say `authorization denied by plugin <name>: …`.
     pub plugin: String,
     /// The request log.
@@ -82,7 +82,7 @@ impl AuthzEngine {
             .ok_or("the env file lists no authz engine (`cargo xtask engine up --engine authz`)")?;
         let lock = lock(&entry.log, access)?;
         let engine = AuthzEngine {
-            engine: Engine::connect_entry(env, &entry.engine)?,
+            engine: TestEngine::connect_entry(env, &entry.engine)?,
             plugin: entry.plugin.clone(),
             log: entry.log.clone(),
             rules: entry.rules.clone(),

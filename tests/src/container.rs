@@ -2,11 +2,11 @@
 //! with the container removed afterwards, also when the test fails.
 
 use crate::http::{send, Request};
-use crate::Engine;
+use crate::TestEngine;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-impl Engine {
+impl TestEngine {
     /// The filesystem of `image` as the tar `GET /containers/{id}/export` answers, through a
     /// container created for it (with `Cmd: ["x"]`, so that an image without a command, such
     /// as one built `FROM scratch`, can be created) and removed before this returns.
@@ -47,7 +47,7 @@ impl Engine {
 
 /// Removes a container (forced) when dropped; reports instead of panicking.
 struct ContainerGuard {
-    engine: Engine,
+    engine: TestEngine,
     id: String,
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// One of the private engines, with the registry and images the harness seeded.
 #[derive(Clone, Debug)]
-pub struct Engine {
+pub struct TestEngine {
     /// `20.10` or `26.1` (`authz` for the engine behind the authorization plugin).
     pub version: String,
     /// The engine's full version, e.g. `26.1.5`.
@@ -86,21 +86,21 @@ impl StreamOutcome {
     }
 }
 
-impl Engine {
+impl TestEngine {
     /// The engine `version` from the env file, if it answers `GET /_ping`.
-    pub fn connect(version: &str) -> Result<Engine, String> {
+    pub fn connect(version: &str) -> Result<TestEngine, String> {
         let env = TestEnv::load()?;
         let entry: &EngineEntry = env
             .engines
             .iter()
             .find(|e| e.version == version)
             .ok_or_else(|| format!("the env file lists no engine {version}"))?;
-        Engine::connect_entry(env, entry)
+        TestEngine::connect_entry(env, entry)
     }
 
     /// The engine `entry` of `env`, if it answers `GET /_ping`.
-    pub(crate) fn connect_entry(env: &TestEnv, entry: &EngineEntry) -> Result<Engine, String> {
-        let engine = Engine {
+    pub(crate) fn connect_entry(env: &TestEnv, entry: &EngineEntry) -> Result<TestEngine, String> {
+        let engine = TestEngine {
             version: entry.version.clone(),
             engine_version: entry.engine_version.clone(),
             api_version: entry.api_version.clone(),
@@ -236,7 +236,7 @@ impl Engine {
 
 /// Removes images from the engine when dropped, also when the test fails.
 pub struct ImageGuard {
-    engine: Engine,
+    engine: TestEngine,
     images: Vec<String>,
 }
 

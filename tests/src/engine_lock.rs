@@ -1,6 +1,6 @@
 //! Who may change what every build on an engine shares. Every test that [`run_on`] runs holds
 //! its engine's test lock shared for as long as it runs (`flock` on `tests.lock` next to the
-//! engine's socket, so across nextest's processes); [`Engine::alone`] holds it exclusively
+//! engine's socket, so across nextest's processes); [`TestEngine::alone`] holds it exclusively
 //! for the few requests that must not overlap any other test's build: pruning build cache
 //! records makes BuildKit release the cache links of results it cannot see at that moment
 //! (`ReleaseUnreferenced`), which are those of builds still running, and their next build
@@ -14,7 +14,7 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::Engine;
+use crate::TestEngine;
 
 /// The test lock files this process holds, by engine socket.
 static HELD: Mutex<Option<HashMap<PathBuf, File>>> = Mutex::new(None);
@@ -47,7 +47,7 @@ fn open(path: &Path) -> File {
 
 /// Holds `engine`'s test lock shared until [`release_shared`]; nested calls for the same
 /// engine (a test that runs another on it) share the one lock.
-pub(crate) fn hold_shared(engine: &Engine) -> bool {
+pub(crate) fn hold_shared(engine: &TestEngine) -> bool {
     let path = lock_path(&engine.socket);
     let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
     let held = held.get_or_insert_with(HashMap::new);
@@ -61,14 +61,14 @@ pub(crate) fn hold_shared(engine: &Engine) -> bool {
 }
 
 /// Lets go of what [`hold_shared`] took.
-pub(crate) fn release_shared(engine: &Engine) {
+pub(crate) fn release_shared(engine: &TestEngine) {
     let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(held) = held.as_mut() {
         held.remove(&engine.socket);
     }
 }
 
-impl Engine {
+impl TestEngine {
     /// Runs `work` while no other test runs on this engine: for requests that change what all
     /// of its builds share (pruning build cache). Waits for the tests running now to end; the
     /// others wait for `work`. Keep `work` short.

@@ -1,5 +1,5 @@
 //! An image's filesystem as a value that can be compared: every path of the tar that
-//! [`Engine::export_image`](crate::Engine::export_image) gives, with what the path is (type,
+//! [`TestEngine::export_image`](crate::TestEngine::export_image) gives, with what the path is (type,
 //! permission bits, owner, size, sha256 of the contents, link target, device numbers) but not
 //! when it was written, and the differences between two of them, one line per path.
 //!

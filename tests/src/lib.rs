@@ -17,15 +17,15 @@
 //! `SKIPPED (no test engine …)` line and passes, except under CI (`CI` set, or
 //! `DEVBUILD_TEST_REQUIRE_ENGINE=1`, which `cargo xtask ci` sets), where it fails.
 //!
-//! Tests name what they create uniquely ([`Engine::unique_name`]) and remove it, also when
+//! Tests name what they create uniquely ([`TestEngine::unique_name`]) and remove it, also when
 //! they fail ([`ImageGuard`]). A test that needs the private image in its engine takes its
 //! own copy ([`Registry::copy_private_image`]) so that no other test sees it pulled.
-//! [`Engine::export_image`] gives an image's filesystem as a tar, through a container it
+//! [`TestEngine::export_image`] gives an image's filesystem as a tar, through a container it
 //! removes again; [`ImageFs`] reads such a tar into something two images can be compared by.
 //! [`UnixProxy`] stands between a client and an engine and can be cut, for tests of an engine
 //! that goes away mid-request (the shared engines themselves are never stopped);
 //! [`SlowTcpProxy`] stands before the registry and answers late. A test that must change what
-//! every build on its engine shares (its build cache) does so in [`Engine::alone`].
+//! every build on its engine shares (its build cache) does so in [`TestEngine::alone`].
 //!
 //! A third engine runs behind the harness's authorization plugin; tests reach it with
 //! [`run_on_authz`] (skipping or failing like [`run_on`]), read the plugin's request log and
@@ -51,7 +51,7 @@ mod slow_tcp;
 pub mod tar;
 
 pub use authz::{run_on_authz, Access as AuthzAccess, AuthzEngine, LoggedRequest};
-pub use engine::{Engine, ImageGuard, StreamOutcome};
+pub use engine::{ImageGuard, StreamOutcome, TestEngine};
 pub use env::{
     env_file_path, must_not_skip, shell_quote, AuthzEntry, EngineEntry, RemoteEntry, TestEnv,
 };
@@ -79,11 +79,11 @@ pub const ENGINE_VERSIONS: [&str; 2] = ["20.10", "26.1"];
 
 /// Runs `test` against the engine `version` (`20.10` or `26.1`), or skips loudly (fails
 /// under CI) when that engine cannot be had.
-pub fn run_on(version: &str, test: impl FnOnce(&Engine)) {
-    match Engine::connect(version) {
+pub fn run_on(version: &str, test: impl FnOnce(&TestEngine)) {
+    match TestEngine::connect(version) {
         Ok(engine) => {
             /// Lets go of the engine's test lock also when the test panics.
-            struct Release<'a>(&'a Engine, bool);
+            struct Release<'a>(&'a TestEngine, bool);
             impl Drop for Release<'_> {
                 fn drop(&mut self) {
                     if self.1 {
@@ -108,7 +108,7 @@ pub fn run_on(version: &str, test: impl FnOnce(&Engine)) {
 }
 
 /// Defines tests that run once per engine: `fn name(engine) { … }` becomes a module
-/// `name` with the tests `engine_20_10` and `engine_26_1`, each given an `&Engine`.
+/// `name` with the tests `engine_20_10` and `engine_26_1`, each given a `&TestEngine`.
 #[macro_export]
 macro_rules! engine_test {
     ($($(#[$meta:meta])* fn $name:ident($engine:ident) $body:block)*) => {
@@ -120,12 +120,12 @@ macro_rules! engine_test {
 
                 #[test]
                 fn engine_20_10() {
-                    $crate::run_on("20.10", |$engine: &$crate::Engine| $body);
+                    $crate::run_on("20.10", |$engine: &$crate::TestEngine| $body);
                 }
 
                 #[test]
                 fn engine_26_1() {
-                    $crate::run_on("26.1", |$engine: &$crate::Engine| $body);
+                    $crate::run_on("26.1", |$engine: &$crate::TestEngine| $body);
                 }
             }
         )*

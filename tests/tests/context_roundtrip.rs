@@ -636,7 +636,11 @@ fn file_in_tar(export: &[u8], path: &str) -> Vec<u8> {
 /// engine received (a bind mount of it in a `RUN` step, seen by busybox `stat`), as
 /// `path|type|mode|major|minor|links` lines. The Dockerfile lies outside the context, so
 /// the context is the same tree.
-fn special_files_as_received(engine: &devbuild_tests::Engine, dir: &Path, root: &Path) -> String {
+fn special_files_as_received(
+    engine: &devbuild_tests::TestEngine,
+    dir: &Path,
+    root: &Path,
+) -> String {
     let dockerfile = dir.join("Dockerfile.probe");
     fs::write(
         &dockerfile,

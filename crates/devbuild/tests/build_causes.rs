@@ -15,7 +15,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Output, Stdio};
 
-use devbuild_tests::{base64_standard, engine_test, Engine as TestEngine};
+use devbuild_tests::{base64_standard, engine_test, TestEngine};
 
 mod common;
 use common::devbuild_on;

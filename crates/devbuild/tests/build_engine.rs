@@ -10,7 +10,7 @@ use devbuild::engine_client::endpoint::{Endpoint, EndpointSource};
 use devbuild::engine_client::engine::{ConnectOptions, Engine};
 use devbuild::Event;
 use devbuild::{build, BuildError, BuildSpec};
-use devbuild_tests::{engine_test, Engine as TestEngine, TestEnv};
+use devbuild_tests::{engine_test, TestEngine, TestEnv};
 
 fn hello() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hello")

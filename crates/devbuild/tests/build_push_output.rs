@@ -19,7 +19,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use devbuild_tests::http::query_value;
-use devbuild_tests::{engine_test, run_on, Engine as TestEngine, ImageFs, TestEnv};
+use devbuild_tests::{engine_test, run_on, ImageFs, TestEngine, TestEnv};
 
 mod common;
 use common::devbuild_on;

@@ -15,7 +15,7 @@
 
 use std::process::Output;
 
-use devbuild_tests::{engine_test, Engine as TestEngine, RemoteEntry, TestEnv};
+use devbuild_tests::{engine_test, RemoteEntry, TestEngine, TestEnv};
 
 mod common;
 use common::devbuild_on;

@@ -16,14 +16,14 @@ use std::process::Output;
 
 use common::devbuild_on;
 use devbuild::engine_client::solve_status::SolveStatus;
-use devbuild_tests::{engine_test, Engine, TestEnv};
+use devbuild_tests::{engine_test, TestEngine, TestEnv};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// A context whose Dockerfile is `FROM <base>` and then `rest`.
-fn context_with(engine: &Engine, rest: &str) -> tempfile::TempDir {
+fn context_with(engine: &TestEngine, rest: &str) -> tempfile::TempDir {
     context_on(&engine.base_image, rest)
 }
 
@@ -39,7 +39,7 @@ fn context_on(base: &str, rest: &str) -> tempfile::TempDir {
 }
 
 /// `devbuild build --progress=plain --no-cache ARGS… CONTEXT` on `engine`.
-fn build_plain(engine: &Engine, context: &Path, args: &[&str]) -> Output {
+fn build_plain(engine: &TestEngine, context: &Path, args: &[&str]) -> Output {
     devbuild_on(engine)
         .args(["build", "--progress=plain", "--no-cache"])
         .args(args)
@@ -66,7 +66,7 @@ fn step_logs(stderr: &str) -> Vec<String> {
 /// unique command), leaving every other test's cache alone: the prune runs while no other
 /// test runs on the engine ([`Engine::alone`]), as BuildKit drops the cache links of the
 /// builds running during a prune.
-fn prune_cache_of(engine: &Engine, marker: &str) {
+fn prune_cache_of(engine: &TestEngine, marker: &str) {
     // `type=build-cache` (API 1.42) spares Engine 26.1 the sizes of every image and volume;
     // Engine 20.10 ignores it.
     let df = engine.get("/system/df?type=build-cache");
@@ -344,7 +344,7 @@ fn key_paths(
 /// of its own under `dir`, holding only the harness's buildx plugin): its status updates.
 /// buildx before 0.14 indents each one over several lines; they are read as a JSON stream.
 fn buildx_rawjson(
-    engine: &Engine,
+    engine: &TestEngine,
     dir: &Path,
     context: &Path,
     build_arg: &str,

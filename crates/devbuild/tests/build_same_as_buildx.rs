@@ -49,7 +49,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
-use devbuild_tests::{engine_test, Engine, ImageFs, ImageGuard, TestEnv};
+use devbuild_tests::{engine_test, ImageFs, ImageGuard, TestEngine, TestEnv};
 
 /// One build made with both tools.
 struct Case {
@@ -423,7 +423,7 @@ struct Tools {
 
 impl Tools {
     /// A `DOCKER_CONFIG` under `dir` whose only content is the harness's buildx plugin.
-    fn new(engine: &Engine, dir: &Path) -> Tools {
+    fn new(engine: &TestEngine, dir: &Path) -> Tools {
         let harness_plugin = TestEnv::load()
             .unwrap()
             .docker_config
@@ -510,7 +510,7 @@ fn failure_of(output: &Output) -> String {
 /// Builds the base images with buildx (so that devbuild's own ways with images play no part
 /// in them); `guard` removes them.
 fn build_base_images(
-    engine: &Engine,
+    engine: &TestEngine,
     tools: &Tools,
     dir: &Path,
     guard: &mut ImageGuard,
@@ -615,7 +615,7 @@ struct Compared {
 /// Builds `case` with both tools from a fresh copy of the fixture under `dir`, and compares
 /// the images; they are removed before this returns.
 fn compare(
-    engine: &Engine,
+    engine: &TestEngine,
     tools: &Tools,
     bases: &BaseImages,
     base_fs: &ImageFs,
@@ -732,7 +732,7 @@ fn report(case: &Case, bases: &BaseImages, compared: &Compared) -> String {
 
 /// Builds every case `engine` runs with both tools and compares the images; one assertion at
 /// the end names every case that differs.
-fn same_image_as_buildx(engine: &Engine) {
+fn same_image_as_buildx(engine: &TestEngine) {
     let started = Instant::now();
     let work = tempfile::tempdir().unwrap();
     let tools = Tools::new(engine, work.path());

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use devbuild_tests::{engine_test, Engine as TestEngine, TestEnv};
+use devbuild_tests::{engine_test, TestEngine, TestEnv};
 
 fn devbuild(engine: &TestEngine, args: &[&str]) -> Output {
     let env = TestEnv::load().unwrap();

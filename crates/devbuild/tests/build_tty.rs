@@ -43,7 +43,7 @@ fn tmux(socket: &Path, args: &[&str]) -> String {
 /// Runs a build in a `width`×`height` tmux pane and returns the final screen and the exit
 /// status, which the pane's command writes to a file when it ends.
 fn build_in_terminal(
-    test: &devbuild_tests::Engine,
+    test: &devbuild_tests::TestEngine,
     tag: &str,
     width: u16,
     height: u16,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use devbuild_tests::process::{process_with, ProcessExit};
-use devbuild_tests::{engine_test, tar::tar_of, Engine as TestEngine, TestEnv, UnixProxy};
+use devbuild_tests::{engine_test, tar::tar_of, TestEngine, TestEnv, UnixProxy};
 use engine_client::credentials::DockerConfig;
 use engine_client::endpoint::{Endpoint, EndpointSource};
 use engine_client::engine::{BuildOptions, ConnectOptions, Engine, ImageNeed, PrepullOptions};

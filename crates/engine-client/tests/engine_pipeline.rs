@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use devbuild_tests::{engine_test, http::query_value, Engine as TestEngine, TestEnv};
+use devbuild_tests::{engine_test, http::query_value, TestEngine, TestEnv};
 use dockerfile_froms::{analyze, AnalyzeOptions, Origin};
 use engine_client::credentials::{AuthSource, DockerConfig};
 use engine_client::endpoint::{Endpoint, EndpointSource};

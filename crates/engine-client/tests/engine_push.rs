@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use devbuild_tests::http::query_value;
-use devbuild_tests::{engine_test, Engine as TestEngine, TestEnv};
+use devbuild_tests::{engine_test, TestEngine, TestEnv};
 use engine_client::credentials::DockerConfig;
 use engine_client::endpoint::{Endpoint, EndpointSource};
 use engine_client::engine::{ConnectOptions, Engine};

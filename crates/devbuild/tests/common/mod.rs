@@ -18,7 +18,7 @@ pub fn transcript(output: &Output) -> String {
 
 /// `devbuild` pointed at a test engine: its socket as `DOCKER_HOST`, the harness's docker
 /// config (registry credentials) as `DOCKER_CONFIG`, no `DOCKER_CONTEXT`.
-pub fn devbuild_on(engine: &devbuild_tests::Engine) -> Command {
+pub fn devbuild_on(engine: &devbuild_tests::TestEngine) -> Command {
     let env = devbuild_tests::TestEnv::load().expect("the engines' env file");
     let mut command = Command::new(env!("CARGO_BIN_EXE_devbuild"));
     command
