@@ -300,6 +300,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
             print!("{}", env_exports(&Layout::new(), spec)?);
             Ok(())
         }
+        Some("--help" | "-h" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
         _ => Err(USAGE.to_string()),
     }
 }
