@@ -60,16 +60,16 @@ mod instructions;
 mod json;
 mod lint;
 mod parser;
-pub mod platform;
-pub mod reference;
 pub(crate) mod shell;
 mod text;
 
 use std::collections::BTreeMap;
 
 pub use context::{ContextPaths, ContextUse, ImageConfig, Undecided, UndecidedReason};
-pub use platform::{Platform, PlatformError};
-pub use reference::{ImageRef, ReferenceError};
+// Image references and platforms live in `image-ref`, shared with the engine client; the
+// re-exports keep this crate's API (`dockerfile_froms::ImageRef`, `dockerfile_froms::platform`).
+pub use image_ref::{platform, reference};
+pub use image_ref::{ImageRef, Platform, PlatformError, ReferenceError};
 
 /// What to analyse a Dockerfile for: the equivalent of `docker buildx build`'s flags.
 #[derive(Debug, Clone)]

@@ -67,7 +67,7 @@ impl ImageRef {
     /// `docker.io/library/alpine:latest`).
     ///
     /// ```
-    /// use dockerfile_froms::ImageRef;
+    /// use image_ref::ImageRef;
     ///
     /// let image = ImageRef::parse("alpine:3.19").unwrap();
     /// assert_eq!(image.to_string(), "docker.io/library/alpine:3.19");

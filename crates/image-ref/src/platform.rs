@@ -13,7 +13,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::shell::go_quote;
+use crate::quote::go_quote;
 
 /// The source of containerd's regular expression for the first component (quoted in errors).
 const OS_PATTERN: &str = r"^([A-Za-z0-9_-]+)(?:\(([A-Za-z0-9_.%-]*)((?:\+[A-Za-z0-9_.%-]+)*)\))?$";
@@ -56,7 +56,7 @@ impl Platform {
     /// platform of the build.
     ///
     /// ```
-    /// use dockerfile_froms::Platform;
+    /// use image_ref::Platform;
     ///
     /// assert_eq!(Platform::parse("linux/arm").unwrap().to_string(), "linux/arm/v7");
     /// assert_eq!(Platform::parse("aarch64").unwrap().to_string(), "linux/arm64");
@@ -77,7 +77,7 @@ impl Platform {
     /// checked but not kept.
     ///
     /// ```
-    /// use dockerfile_froms::Platform;
+    /// use image_ref::Platform;
     ///
     /// assert_eq!(Platform::parse_unnormalized("linux/arm").unwrap().to_string(), "linux/arm");
     /// assert_eq!(
@@ -164,7 +164,7 @@ impl Platform {
     /// --platform` does, but a build can only be for one of these.
     ///
     /// ```
-    /// use dockerfile_froms::Platform;
+    /// use image_ref::Platform;
     ///
     /// assert!(Platform::parse("linux/arm64").unwrap().is_known());
     /// assert!(!Platform::parse("bogus/arch").unwrap().is_known());
