@@ -86,7 +86,7 @@ pub(crate) async fn descriptor_of(
 ) -> Option<Descriptor> {
     let (name, _) = pull_target(&pushed.image);
     let reference = format!("{name}@{}", pushed.digest);
-    let registry = registry_of(&pushed.image).to_owned();
+    let registry = registry_of(&pushed.image);
     let config = credentials.clone();
     let auth = tokio::task::spawn_blocking(move || config.credentials_for(&registry))
         .await

@@ -40,6 +40,7 @@ use std::process::{Command, Stdio};
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine as _;
+use image_ref::ImageRef;
 use serde::Deserialize;
 
 /// The key under which the docker CLI stores Docker Hub's credentials.
@@ -646,9 +647,10 @@ pub fn convert_to_hostname(address: &str) -> String {
     host.to_owned()
 }
 
-/// The registry of an image reference, by the rules of docker's reference parser: the
-/// first path component when it contains `.` or `:`, is `localhost`, or has an upper
-/// case letter; else `docker.io`.
+/// The registry of an image reference (`host[:port]`), whose credentials a pull or push
+/// sends: the domain of its parse ([`ImageRef::parse`]), so `docker.io` for Docker Hub
+/// (also when written `index.docker.io`; [`auth_config_key`] maps both to
+/// [`DOCKER_HUB_KEY`]).
 ///
 /// ```
 /// use engine_client::credentials::registry_of;
@@ -656,7 +658,30 @@ pub fn convert_to_hostname(address: &str) -> String {
 /// assert_eq!(registry_of("localhost:5000/team/app@sha256:abc"), "localhost:5000");
 /// assert_eq!(registry_of("ghcr.io/owner/image"), "ghcr.io");
 /// ```
-pub fn registry_of(reference: &str) -> &str {
+pub fn registry_of(reference: &str) -> String {
+    match ImageRef::parse(reference) {
+        Ok(image) => registry_of_image(&image),
+        // A string the grammar refuses (a short digest, say) still names a registry the
+        // way the grammar would read its first component; the pull or push then fails
+        // with the engine's message rather than for want of credentials.
+        Err(_) => registry_by_first_component(reference).to_owned(),
+    }
+}
+
+/// [`registry_of`] for a parsed reference: its domain.
+pub fn registry_of_image(image: &ImageRef) -> String {
+    match image.domain() {
+        // The grammar's one corner without a domain (`foo_bar.com/x`: a first component
+        // that looks like a host but is not one): the engine reads that component as
+        // the registry.
+        "" => registry_by_first_component(image.path()).to_owned(),
+        domain => domain.to_owned(),
+    }
+}
+
+/// docker's `splitDockerDomain` on the text: the first path component when it contains
+/// `.` or `:`, is `localhost`, or has an upper case letter; else `docker.io`.
+fn registry_by_first_component(reference: &str) -> &str {
     match reference.split_once('/') {
         Some((first, _))
             if first.contains(['.', ':'])

@@ -45,6 +45,7 @@ use bytes::Bytes;
 use futures_util::stream::{self, Stream, StreamExt};
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::Method;
+use image_ref::{ImageRef, Platform};
 use serde::Deserialize;
 
 use crate::credentials::{registry_of, DockerConfig, RegistryAuth};
@@ -438,10 +439,54 @@ where
 
 impl ImageInfo {
     /// Whether the image is for `platform` (`os/arch[/variant]`); `None` matches any.
+    ///
+    /// `platform` is read as containerd reads it ([`Platform::parse`]) and compared with
+    /// [`ImageInfo::matches_platform`].
     pub fn matches(&self, platform: Option<&str>) -> bool {
         let Some(platform) = platform else {
             return true;
         };
+        match Platform::parse(platform) {
+            Ok(want) => self.matches_platform(&want),
+            // Not a platform containerd accepts (the pull will say so): compare its words
+            // as they are written, as before platforms were parsed here.
+            Err(_) => self.matches_words(platform),
+        }
+    }
+
+    /// Whether the image is for `want`. Both sides are compared normalised, as containerd
+    /// compares platforms (`aarch64` is `arm64`, `arm64/v8` is `arm64`, `arm` is `arm/v7`);
+    /// a variant decides only when both sides name one, since engines report none for
+    /// many images.
+    pub fn matches_platform(&self, want: &Platform) -> bool {
+        // An image without an OS (some `docker import`s) fits no platform: normalising
+        // would give it the host's.
+        if self.os.is_empty() {
+            return false;
+        }
+        let reported = self.variant.clone().filter(|v| !v.is_empty());
+        let mut have = Platform {
+            os: self.os.clone(),
+            architecture: self.architecture.clone(),
+            variant: reported.clone(),
+        }
+        .normalize();
+        // Normalising gives a bare `arm` the variant `v7`; an image that reports no variant
+        // fits any, as the engine's own answer says nothing more.
+        if reported.is_none() {
+            have.variant = None;
+        }
+        let want = want.normalize();
+        want.os == have.os
+            && want.architecture == have.architecture
+            && match (&want.variant, &have.variant) {
+                (Some(want), Some(have)) => want == have,
+                _ => true,
+            }
+    }
+
+    /// The comparison for a platform string that does not parse: word by word.
+    fn matches_words(&self, platform: &str) -> bool {
         let mut parts = platform.split('/');
         let os = parts.next().unwrap_or_default();
         let arch = parts.next();
@@ -598,13 +643,62 @@ impl BuildOptions {
 /// explicit tag or digest (`latest` when there is neither), so that a pull never
 /// fetches every tag of a repository.
 ///
+/// Where the name ends is decided by the reference grammar ([`ImageRef::parse`]); the name
+/// is returned as written (`alpine`, not `docker.io/library/alpine`): the engine normalises
+/// it the same way, and its messages then name the image as the caller did.
+///
 /// ```
 /// use engine_client::engine::pull_target;
 /// assert_eq!(pull_target("alpine"), ("alpine", "latest"));
 /// assert_eq!(pull_target("localhost:5000/app:1"), ("localhost:5000/app", "1"));
+/// assert_eq!(pull_target("localhost:5000/app"), ("localhost:5000/app", "latest"));
+/// // Not a valid digest: the grammar refuses it, the text is still split (see below).
 /// assert_eq!(pull_target("a/b:1@sha256:00"), ("a/b", "sha256:00"));
 /// ```
 pub fn pull_target(reference: &str) -> (&str, &str) {
+    match ImageRef::parse(reference) {
+        Ok(image) => written_target(reference, &image),
+        Err(_) => None,
+    }
+    // A string the grammar refuses is still split at its last `@` and `:`, as before
+    // references were parsed here: the engine then refuses it with its own message,
+    // which names the image as written.
+    .unwrap_or_else(|| split_target(reference))
+}
+
+/// [`pull_target`] for a parsed reference: its normalised name and its digest, else its
+/// tag (an [`ImageRef`] always has one or the other).
+pub fn image_target(image: &ImageRef) -> (String, &str) {
+    (
+        image.name(),
+        image.digest().or(image.tag()).unwrap_or("latest"),
+    )
+}
+
+/// The name, as written in `reference`, and the digest or tag of `image` (its parse).
+/// `None` if the text does not end with them as the parse saw them.
+fn written_target<'a>(reference: &'a str, image: &ImageRef) -> Option<(&'a str, &'a str)> {
+    let mut name = reference;
+    let mut digest = None;
+    if let Some(wanted) = image.digest() {
+        let rest = name.strip_suffix(wanted)?.strip_suffix('@')?;
+        digest = Some(&name[rest.len() + 1..]);
+        name = rest;
+    }
+    let mut tag = None;
+    // A reference written without a tag has `latest` in its parse but not in its text.
+    if let Some(wanted) = image.tag() {
+        if let Some(rest) = name.strip_suffix(wanted).and_then(|r| r.strip_suffix(':')) {
+            tag = Some(&name[rest.len() + 1..]);
+            name = rest;
+        }
+    }
+    Some((name, digest.or(tag).unwrap_or("latest")))
+}
+
+/// The split of a reference the grammar refuses: at its `@`, then at a `:` after the
+/// last `/`.
+fn split_target(reference: &str) -> (&str, &str) {
     if let Some((name, digest)) = reference.split_once('@') {
         let name = strip_tag(name).0;
         return (name, digest);
@@ -1050,7 +1144,7 @@ impl Engine {
                     }
                 }
             }
-            let registry = registry_of(&need.image).to_owned();
+            let registry = registry_of(&need.image);
             let lookup =
                 tokio::task::spawn_blocking(move || credentials.credentials_for(&registry)).await;
             let auth = match lookup {
@@ -1279,6 +1373,72 @@ mod tests {
             let info: ImageInfo = serde_json::from_str(json).unwrap();
             assert_eq!(info.config, ImageConfig::default(), "{json}");
         }
+    }
+
+    #[test]
+    fn image_info_matches_platforms_as_containerd_compares_them() {
+        let info = |os: &str, arch: &str, variant: Option<&str>| ImageInfo {
+            id: "sha256:1".into(),
+            os: os.into(),
+            architecture: arch.into(),
+            variant: variant.map(str::to_owned),
+            config: ImageConfig::default(),
+        };
+        let amd64 = info("linux", "amd64", None);
+        assert!(amd64.matches(None));
+        assert!(amd64.matches(Some("linux/amd64")));
+        assert!(amd64.matches(Some("linux")));
+        assert!(!amd64.matches(Some("linux/arm64")));
+        assert!(!amd64.matches(Some("windows/amd64")));
+        let arm64 = info("linux", "arm64", Some("v8"));
+        assert!(arm64.matches(Some("linux/arm64")));
+        assert!(arm64.matches(Some("linux/arm64/v8")));
+        assert!(arm64.matches(Some("linux/aarch64")));
+        let armv7 = info("linux", "arm", Some("v7"));
+        assert!(armv7.matches(Some("linux/arm/v7")));
+        assert!(armv7.matches(Some("linux/arm")));
+        assert!(!armv7.matches(Some("linux/arm/v6")));
+        // No variant reported: any variant fits, as before.
+        assert!(info("linux", "arm", None).matches(Some("linux/arm/v6")));
+        // No OS: fits nothing, rather than the host's OS that normalising would give it.
+        assert!(!info("", "amd64", None).matches(Some("linux/amd64")));
+        // Not a platform containerd accepts: compared word by word.
+        assert!(info("li nux", "amd64", None).matches(Some("li nux/amd64")));
+    }
+
+    #[test]
+    fn pull_targets_follow_the_reference_grammar() {
+        for (reference, target) in [
+            ("alpine", ("alpine", "latest")),
+            ("alpine:3.20", ("alpine", "3.20")),
+            (
+                "docker.io/library/alpine:3.20",
+                ("docker.io/library/alpine", "3.20"),
+            ),
+            ("localhost:5000", ("localhost", "5000")),
+            (
+                "localhost:5000/team/app",
+                ("localhost:5000/team/app", "latest"),
+            ),
+            ("127.0.0.1:5000/a/b:1", ("127.0.0.1:5000/a/b", "1")),
+            (
+                "host/x:1@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                (
+                    "host/x",
+                    "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                ),
+            ),
+            // Refused by the grammar, split as written.
+            ("a/b:1@sha256:00", ("a/b", "sha256:00")),
+            ("Team/App:1", ("Team/App", "1")),
+        ] {
+            assert_eq!(pull_target(reference), target, "{reference}");
+        }
+        let image = ImageRef::parse("alpine").unwrap();
+        assert_eq!(
+            image_target(&image),
+            ("docker.io/library/alpine".to_owned(), "latest")
+        );
     }
 
     /// moby `pkg/authorization` writes "authorization denied by plugin <name>: <msg>" (403)

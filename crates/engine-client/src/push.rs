@@ -112,7 +112,7 @@ impl Engine {
         let engine = self.clone();
         let reference = reference.to_owned();
         stream::once(async move {
-            let registry = registry_of(&reference).to_owned();
+            let registry = registry_of(&reference);
             let lookup =
                 tokio::task::spawn_blocking(move || credentials.credentials_for(&registry)).await;
             let reason = match lookup {
