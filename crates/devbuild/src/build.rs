@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ctx_tar::{ContextSpec, Dockerfile, Include, MtimePolicy, StreamStats};
-use dockerfile_froms::{AnalyzeOptions, ContextPaths, ContextUse, ImageConfig, Platform};
+use dockerfile_froms::{AnalyzeOptions, ContextPaths, ContextUse, ImageConfig, ImageRef, Platform};
 use engine_client::credentials::DockerConfig;
 use engine_client::engine::{
     BuildFailure, BuildOptions, Engine, EngineError, ImageNeed, PrepullOptions,
@@ -437,13 +437,13 @@ pub(crate) fn prepare(spec: &BuildSpec, platform: &Platform) -> Result<Prepared,
     let mut needs = Vec::new();
     if let Some(syntax) = &analysis.syntax {
         needs.push(ImageNeed {
-            image: syntax.to_string(),
-            platform: Some(platform.to_string()),
+            image: syntax.clone(),
+            platform: Some(platform.clone()),
         });
     }
     needs.extend(analysis.images.iter().map(|image| ImageNeed {
-        image: image.reference.to_string(),
-        platform: Some(image.platform.to_string()),
+        image: image.reference.clone(),
+        platform: Some(image.platform.clone()),
     }));
     let mtime = match spec.source_date_epoch {
         Some(epoch) => MtimePolicy::Clamp(epoch),
@@ -658,7 +658,7 @@ async fn decide_context<F: FnMut(&Event)>(
 ) -> Result<ContextUse, BuildError> {
     let mut context = prepared.analysis.context.clone();
     let mut options = prepared.options.clone();
-    let mut needed: HashSet<(String, Option<String>)> = prepared
+    let mut needed: HashSet<(ImageRef, Option<Platform>)> = prepared
         .needs
         .iter()
         .map(|n| (n.image.clone(), n.platform.clone()))
@@ -698,8 +698,8 @@ async fn decide_context<F: FnMut(&Event)>(
             .images
             .iter()
             .map(|image| ImageNeed {
-                image: image.reference.to_string(),
-                platform: Some(image.platform.to_string()),
+                image: image.reference.clone(),
+                platform: Some(image.platform.clone()),
             })
             .filter(|need| needed.insert((need.image.clone(), need.platform.clone())))
             .collect();
@@ -839,11 +839,19 @@ async fn prepull_cache<F: FnMut(&Event)>(
     spec: &BuildSpec,
     on_event: &mut F,
 ) -> Result<Vec<ImageOutcome>, BuildError> {
-    let needs = cache_images(spec)
-        .into_iter()
+    // Both were checked by `prepare` (`check_cache_from`, `parse_platform`), so nothing is
+    // dropped here; the platform is the build's, normalised as BuildKit reads `--platform`.
+    let platform = spec
+        .platform
+        .as_deref()
+        .and_then(|p| Platform::parse(p).ok());
+    let needs = spec
+        .cache_from
+        .iter()
+        .filter_map(|image| ImageRef::parse(image).ok())
         .map(|image| ImageNeed {
             image,
-            platform: spec.platform.clone(),
+            platform: platform.clone(),
         })
         .collect();
     run_prepull(engine, &host.credentials, true, needs, on_event).await

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use engine_client::credentials::DockerConfig;
 use engine_client::engine::{BuildOptions, Engine, ImageNeed, PrepullOptions};
+use engine_client::ImageRef;
 use futures_util::StreamExt;
 
 #[tokio::main]
@@ -26,7 +27,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         if arg == "--need" {
             let image = args.next().ok_or("--need takes an image")?;
             needs.push(ImageNeed {
-                image,
+                image: ImageRef::parse(&image)?,
                 platform: None,
             });
         } else {

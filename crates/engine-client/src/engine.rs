@@ -48,7 +48,7 @@ use http::Method;
 use image_ref::{ImageRef, Platform};
 use serde::Deserialize;
 
-use crate::credentials::{registry_of, DockerConfig, RegistryAuth};
+use crate::credentials::{registry_of_image, DockerConfig, RegistryAuth};
 use crate::endpoint::{Endpoint, EndpointEnv, EndpointError};
 use crate::events::{BuildEvent, PullOutcome};
 use crate::json_messages::{self, JsonMessage, Transfer};
@@ -503,10 +503,22 @@ impl ImageInfo {
 /// An image a build needs, for a platform.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImageNeed {
-    /// The reference (`docker.io/library/alpine:3.20`, `alpine`, `host/x@sha256:…`).
-    pub image: String,
+    /// The reference (`docker.io/library/alpine:3.20`, `host/x@sha256:…`).
+    pub image: ImageRef,
     /// The platform (`linux/amd64`), if not the engine's own.
-    pub platform: Option<String>,
+    pub platform: Option<Platform>,
+}
+
+impl ImageNeed {
+    /// The image as events name it: the normalised reference.
+    fn image_text(&self) -> String {
+        self.image.to_string()
+    }
+
+    /// The platform as events and the pull's query spell it.
+    fn platform_text(&self) -> Option<String> {
+        self.platform.as_ref().map(Platform::to_string)
+    }
 }
 
 /// How to pre-pull.
@@ -1070,11 +1082,13 @@ impl Engine {
         need: ImageNeed,
         auth: Option<&RegistryAuth>,
     ) -> impl Stream<Item = BuildEvent> + Send + 'static {
-        let (name, tag) = pull_target(&need.image);
+        let (name, tag) = image_target(&need.image);
         let mut query = form_urlencoded::Serializer::new(String::new());
-        query.append_pair("fromImage", name).append_pair("tag", tag);
-        if let Some(platform) = &need.platform {
-            query.append_pair("platform", platform);
+        query
+            .append_pair("fromImage", &name)
+            .append_pair("tag", tag);
+        if let Some(platform) = need.platform_text() {
+            query.append_pair("platform", &platform);
         }
         let path = format!("/images/create?{}", query.finish());
         let mut headers = Vec::new();
@@ -1096,10 +1110,14 @@ impl Engine {
         // Said at once: a slow registry may keep the engine silent for long before its
         // first progress line, and the pull's time runs from here.
         let started = BuildEvent::PullStarted {
-            image: need.image.clone(),
-            platform: need.platform.clone(),
+            image: need.image_text(),
+            platform: need.platform_text(),
         };
-        json_messages::events(self.endpoint.clone(), body, started, Pulling { need })
+        let pulling = Pulling {
+            image: need.image_text(),
+            platform: need.platform_text(),
+        };
+        json_messages::events(self.endpoint.clone(), body, started, pulling)
     }
 
     /// Makes sure every needed image is in the engine's store for its platform:
@@ -1133,18 +1151,22 @@ impl Engine {
     ) -> stream::BoxStream<'static, BuildEvent> {
         stream::once(async move {
             if !always_pull {
-                if let Ok(Some(info)) = self.inspect_image(&need.image).await {
-                    if info.matches(need.platform.as_deref()) {
+                if let Ok(Some(info)) = self.inspect_image(&need.image_text()).await {
+                    if need
+                        .platform
+                        .as_ref()
+                        .is_none_or(|want| info.matches_platform(want))
+                    {
                         let ready = BuildEvent::ImageReady {
-                            image: need.image,
-                            platform: need.platform,
+                            image: need.image_text(),
+                            platform: need.platform_text(),
                             outcome: PullOutcome::Present,
                         };
                         return stream::iter([ready]).left_stream();
                     }
                 }
             }
-            let registry = registry_of(&need.image);
+            let registry = registry_of_image(&need.image);
             let lookup =
                 tokio::task::spawn_blocking(move || credentials.credentials_for(&registry)).await;
             let auth = match lookup {
@@ -1224,15 +1246,18 @@ pub(crate) fn escape_path(text: &str) -> String {
 
 fn failed(need: ImageNeed, reason: String) -> stream::Iter<std::array::IntoIter<BuildEvent, 1>> {
     stream::iter([BuildEvent::ImageReady {
-        image: need.image,
-        platform: need.platform,
+        image: need.image_text(),
+        platform: need.platform_text(),
         outcome: PullOutcome::Failed { reason },
     }])
 }
 
 /// What a pull makes of the engine's messages.
 struct Pulling {
-    need: ImageNeed,
+    /// The image, as the events name it.
+    image: String,
+    /// The platform, as the events spell it.
+    platform: Option<String>,
 }
 
 impl Transfer for Pulling {
@@ -1243,7 +1268,7 @@ impl Transfer for Pulling {
         let layer = message.layer();
         if let Some(status) = message.status {
             events.push_back(BuildEvent::PullProgress {
-                image: self.need.image.clone(),
+                image: self.image.clone(),
                 layer,
                 status,
                 current,
@@ -1258,8 +1283,8 @@ impl Transfer for Pulling {
             None => PullOutcome::Pulled,
         };
         BuildEvent::ImageReady {
-            image: self.need.image.clone(),
-            platform: self.need.platform.clone(),
+            image: self.image.clone(),
+            platform: self.platform.clone(),
             outcome,
         }
     }

@@ -29,13 +29,14 @@
 //! use std::sync::Arc;
 //! use engine_client::credentials::DockerConfig;
 //! use engine_client::engine::{BuildOptions, Engine, ImageNeed, PrepullOptions};
+//! use engine_client::ImageRef;
 //! use futures_util::StreamExt;
 //!
 //! # async fn example(context: impl futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static)
 //! # -> Result<(), Box<dyn std::error::Error>> {
 //! let engine = Engine::connect_from_env().await?;
 //! let credentials = Arc::new(DockerConfig::load_from_env()?);
-//! let needs = vec![ImageNeed { image: "docker.io/library/alpine:3.20".into(), platform: None }];
+//! let needs = vec![ImageNeed { image: ImageRef::parse("alpine:3.20")?, platform: None }];
 //! let mut pulls = engine.prepull(needs, credentials, &PrepullOptions::default());
 //! while let Some(event) = pulls.next().await {
 //!     println!("{}", serde_json::to_string(&event)?);
@@ -65,4 +66,6 @@ pub mod solve_status;
 mod tls;
 
 pub use engine::{BuildFailure, BuildOptions, Engine, EngineError, ImageNeed, PrepullOptions};
+// The vocabulary of `ImageNeed`, so that callers need not name the crate it comes from.
 pub use events::BuildEvent;
+pub use image_ref::{ImageRef, Platform};

@@ -13,6 +13,7 @@ use engine_client::credentials::DockerConfig;
 use engine_client::endpoint::{Endpoint, EndpointSource};
 use engine_client::engine::{BuildOptions, ConnectOptions, Engine, ImageNeed, PrepullOptions};
 use engine_client::events::{BuildEvent, LogStream, PullOutcome};
+use engine_client::ImageRef;
 use futures_util::{Stream, StreamExt};
 
 fn run<T>(future: impl std::future::Future<Output = T>) -> T {
@@ -156,7 +157,7 @@ engine_test! {
             let err = before.last().unwrap().as_ref().unwrap_err().to_string();
             assert!(err.contains("no active sessions"), "{err}");
 
-            let needs = vec![ImageNeed { image: private.clone(), platform: None }];
+            let needs = vec![ImageNeed { image: ImageRef::parse(&private).unwrap(), platform: None }];
             let config = Arc::new(docker_config());
             let events: Vec<_> = engine
                 .prepull(needs.clone(), config.clone(), &PrepullOptions::default())
@@ -196,7 +197,7 @@ engine_test! {
         let private = guard.remove_later(&test.registry.copy_private_image(&test.private_image));
         run(async {
             let engine = connect(test).await;
-            let needs = vec![ImageNeed { image: private.clone(), platform: None }];
+            let needs = vec![ImageNeed { image: ImageRef::parse(&private).unwrap(), platform: None }];
             let events: Vec<_> = engine
                 .prepull(needs, Arc::new(DockerConfig::empty()), &PrepullOptions::default())
                 .collect()

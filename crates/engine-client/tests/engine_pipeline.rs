@@ -15,6 +15,7 @@ use engine_client::endpoint::{Endpoint, EndpointSource};
 use engine_client::engine::{BuildOptions, ConnectOptions, Engine, ImageNeed, PrepullOptions};
 use engine_client::events::{BuildEvent, PullOutcome};
 use engine_client::EngineError;
+use engine_client::ImageRef;
 use futures_util::StreamExt;
 
 fn run<T>(future: impl std::future::Future<Output = T>) -> T {
@@ -66,15 +67,18 @@ fn needs_of(dockerfile: &str) -> Vec<ImageNeed> {
         .images
         .iter()
         .map(|image| ImageNeed {
-            image: image.reference.to_string(),
-            platform: Some(image.platform.to_string()),
+            image: image.reference.clone(),
+            platform: Some(image.platform.clone()),
         })
         .collect()
 }
 
 /// The normalised reference the analysis gives for `image`.
 fn normalised(image: &str) -> String {
-    needs_of(&format!("FROM {image}\n")).remove(0).image
+    needs_of(&format!("FROM {image}\n"))
+        .remove(0)
+        .image
+        .to_string()
 }
 
 async fn prepull(engine: &Engine, needs: Vec<ImageNeed>, config: DockerConfig) -> Vec<BuildEvent> {
@@ -463,7 +467,7 @@ engine_test! {
             let engine = connect_to(&proxy.socket).await;
             let needs = needs_of(&dockerfile);
             let base = normalised(&test.base_image);
-            assert_eq!(needs, [ImageNeed { image: base.clone(), platform: Some(dockerfile_froms::Platform::host().to_string()) }]);
+            assert_eq!(needs, [ImageNeed { image: ImageRef::parse(&base).unwrap(), platform: Some(dockerfile_froms::Platform::host()) }]);
             // Always-pull off, whatever the credentials: a present image needs none.
             let pulled = prepull(&engine, needs, harness_config()).await;
             assert_eq!(

@@ -17,6 +17,7 @@ use engine_client::engine::{
     ApiVersion, BuildOptions, ConnectOptions, Engine, ImageNeed, PrepullOptions,
 };
 use engine_client::events::{BuildEvent, PullOutcome};
+use engine_client::{ImageRef, Platform};
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixListener;
@@ -480,7 +481,7 @@ async fn an_engine_that_goes_away_mid_build_is_an_error() {
     let events: Vec<_> = engine
         .pull(
             ImageNeed {
-                image: "app:1".into(),
+                image: ImageRef::parse("app:1").unwrap(),
                 platform: None,
             },
             None,
@@ -564,7 +565,7 @@ async fn authorization_plugin_refusals_name_the_plugin_and_keep_its_message() {
     );
 
     let need = ImageNeed {
-        image: "registry.example/app:1".into(),
+        image: ImageRef::parse("registry.example/app:1").unwrap(),
         platform: None,
     };
     let events: Vec<_> = engine
@@ -579,11 +580,11 @@ async fn authorization_plugin_refusals_name_the_plugin_and_keep_its_message() {
         events,
         [
         BuildEvent::PullStarted {
-            image: need.image.clone(),
+            image: need.image.to_string(),
             platform: None,
         },
         BuildEvent::ImageReady {
-            image: need.image,
+            image: need.image.to_string(),
             platform: None,
             outcome: PullOutcome::Failed {
                 reason:
@@ -665,6 +666,10 @@ async fn a_build_answer_without_a_result_is_an_error() {
 
 /// Pitfall: bollard 0.21 sends `X-Registry-Auth` in standard base64. Here it is URL-safe,
 /// and a pull is always by explicit tag.
+/// A pull the fake registry refuses, by digest.
+const DENIED: &str =
+    "registry.example:5000/denied@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
 #[tokio::test]
 async fn pulls_send_url_safe_credentials_and_an_explicit_tag() {
     let fake = fake_engine(|line| {
@@ -695,11 +700,11 @@ async fn pulls_send_url_safe_credentials_and_an_explicit_tag() {
         .unwrap();
     let needs = vec![
         ImageNeed {
-            image: "registry.example:5000/app".into(),
-            platform: Some("linux/amd64".into()),
+            image: ImageRef::parse("registry.example:5000/app").unwrap(),
+            platform: Some(Platform::parse("linux/amd64").unwrap()),
         },
         ImageNeed {
-            image: "registry.example:5000/denied@sha256:0123".into(),
+            image: ImageRef::parse(DENIED).unwrap(),
             platform: None,
         },
     ];
@@ -713,20 +718,21 @@ async fn pulls_send_url_safe_credentials_and_an_explicit_tag() {
         .cloned()
         .collect();
     assert_eq!(ready.len(), 2, "{events:#?}");
+    // Events name images normalised: a tag where none was written.
     assert!(ready.contains(&BuildEvent::ImageReady {
-        image: "registry.example:5000/app".into(),
+        image: "registry.example:5000/app:latest".into(),
         platform: Some("linux/amd64".into()),
         outcome: PullOutcome::Pulled,
     }));
     assert!(ready.contains(&BuildEvent::ImageReady {
-        image: "registry.example:5000/denied@sha256:0123".into(),
+        image: DENIED.into(),
         platform: None,
         outcome: PullOutcome::Failed {
             reason: "unauthorized: authentication required".into()
         },
     }));
     assert!(events.contains(&BuildEvent::PullProgress {
-        image: "registry.example:5000/app".into(),
+        image: "registry.example:5000/app:latest".into(),
         layer: Some("f00".into()),
         status: "Downloading".into(),
         current: Some(5),
@@ -804,7 +810,7 @@ async fn prepull_checks_the_platform_and_reports_credential_failures() {
     let fake = fake_engine(|line| {
         if line.starts_with("GET /version ") {
             Answer::Json(200, version_json("1.45"))
-        } else if line.starts_with("GET /v1.45/images/arm:1/json ") {
+        } else if line.starts_with("GET /v1.45/images/docker.io/library/arm:1/json ") {
             Answer::Json(
                 200,
                 r#"{"Id":"sha256:a","Os":"linux","Architecture":"arm64","Variant":"v8"}"#.into(),
@@ -819,9 +825,10 @@ async fn prepull_checks_the_platform_and_reports_credential_failures() {
     let config = DockerConfig::from_json(r#"{"credHelpers":{"helper.example":"absent"}}"#)
         .unwrap()
         .with_helper_path("/nonexistent");
+    // As the analysis gives them: `FROM --platform` values are not normalised.
     let need = |image: &str, platform: &str| ImageNeed {
-        image: image.into(),
-        platform: Some(platform.into()),
+        image: ImageRef::parse(image).unwrap(),
+        platform: Some(Platform::parse_unnormalized(platform).unwrap()),
     };
     let needs = vec![
         need("arm:1", "linux/amd64"),
@@ -854,8 +861,8 @@ async fn prepull_checks_the_platform_and_reports_credential_failures() {
     assert_eq!(
         ready,
         [
-            ("arm:1", "linux/amd64", PullOutcome::Pulled),
-            ("arm:1", "linux/arm64/v8", PullOutcome::Present),
+            ("docker.io/library/arm:1", "linux/amd64", PullOutcome::Pulled),
+            ("docker.io/library/arm:1", "linux/arm64/v8", PullOutcome::Present),
             (
                 "helper.example/app:1",
                 "linux/amd64",
