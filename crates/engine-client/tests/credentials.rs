@@ -250,9 +250,17 @@ fn registry_of_follows_the_reference_grammar() {
         ("127.0.0.1:5000/a/b@sha256:0123", "127.0.0.1:5000"),
         ("Registry/app", "Registry"),
         ("team/app", "docker.io"),
+        // Docker Hub's legacy name is Docker Hub, looked up under the same key.
+        ("index.docker.io/team/app", "docker.io"),
+        // The grammar's corner without a domain: the first component, as the engine reads it.
+        ("foo_bar.com/app", "foo_bar.com"),
     ] {
         assert_eq!(registry_of(reference), registry, "{reference}");
     }
+    assert_eq!(
+        auth_config_key(&registry_of("index.docker.io/team/app")),
+        auth_config_key("index.docker.io")
+    );
 }
 
 /// Pitfall: bollard 0.21 encodes `X-Registry-Auth` with standard base64; the engine
