@@ -139,12 +139,7 @@ impl BuildSpec {
     /// Reads and analyses the Dockerfile without any engine: the [`BuildError::Input`]
     /// that [`crate::build()`] would fail with, if any.
     pub fn check(&self) -> Result<(), BuildError> {
-        // The Dockerfile is not at hand before it is fetched.
-        if let Some(remote) = &self.remote {
-            crate::remote::check(self, remote)?;
-            return prepare(&remote_view(self, None), &Platform::host()).map(|_| ());
-        }
-        prepare(self, &Platform::host()).map(|_| ())
+        prepare_to_run(self, &Platform::host()).map(|_| ())
     }
 
     /// The Dockerfile's path on disk: `dockerfile`, else `<context>/Dockerfile`, else
@@ -398,6 +393,22 @@ pub(crate) struct Prepared {
     pub(crate) analysis: dockerfile_froms::Analysis,
     needs: Vec<ImageNeed>,
     mtime: MtimePolicy,
+}
+
+/// What [`execute`] starts from: `spec`'s preparation, or, for a remote context, whose
+/// Dockerfile is not at hand before it is fetched, `None` once every other option checks.
+pub(crate) fn prepare_to_run(
+    spec: &BuildSpec,
+    platform: &Platform,
+) -> Result<Option<Prepared>, BuildError> {
+    match &spec.remote {
+        Some(remote) => {
+            crate::remote::check(spec, remote)?;
+            prepare(&remote_view(spec, None), platform)?;
+            Ok(None)
+        }
+        None => prepare(spec, platform).map(Some),
+    }
 }
 
 pub(crate) fn prepare(spec: &BuildSpec, platform: &Platform) -> Result<Prepared, BuildError> {

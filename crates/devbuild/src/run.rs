@@ -38,8 +38,8 @@ use engine_client::engine::Engine;
 use futures_util::{Stream, StreamExt};
 
 use crate::build::{
-    execute, prepare as prepare_spec, prepull_prepared, BuildError, BuildOutcome, BuildSpec,
-    ImageOutcome, Prepared,
+    execute, prepare_to_run, prepull_prepared, BuildError, BuildOutcome, BuildSpec, ImageOutcome,
+    Prepared,
 };
 use crate::events::Event;
 
@@ -99,13 +99,7 @@ impl PreparedBuild {
 /// Checks `spec` and reads and analyses its Dockerfile, without an engine: every
 /// [`BuildError::Input`] a build of it would fail with comes from here.
 pub fn prepare(spec: &BuildSpec, host: &BuildHost) -> Result<PreparedBuild, BuildError> {
-    let prepared = match &spec.remote {
-        Some(_) => {
-            spec.check()?;
-            None
-        }
-        None => Some(prepare_spec(spec, &host.platform)?),
-    };
+    let prepared = prepare_to_run(spec, &host.platform)?;
     Ok(PreparedBuild {
         spec: spec.clone(),
         host: host.clone(),

@@ -27,7 +27,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
-use super::state::{State, Step, StepStatus};
+use super::state::{elapsed, State, Step, StepStatus};
 use super::{format_bytes, format_log_offset, trailer};
 use crate::events::{BuildEvent, Event, PullOutcome};
 
@@ -122,12 +122,7 @@ impl<W: Write> PlainRenderer<W> {
                     .iter()
                     .rev()
                     .find(|o| o.output == *output)
-                    .map_or(0.0, |o| {
-                        o.ended
-                            .unwrap_or(now)
-                            .saturating_duration_since(o.started)
-                            .as_secs_f64()
-                    });
+                    .map_or(0.0, |o| elapsed(o.started, o.ended, now).as_secs_f64());
                 writeln!(self.out, "#0 {} written", format_bytes(*bytes))?;
                 self.close(&group, &format!("DONE {took:.1}s"))?;
             }
@@ -222,12 +217,7 @@ impl<W: Write> PlainRenderer<W> {
                     .pushes
                     .iter()
                     .find(|p| p.image == *image)
-                    .map_or(0.0, |p| {
-                        p.ended
-                            .unwrap_or(now)
-                            .saturating_duration_since(p.started)
-                            .as_secs_f64()
-                    });
+                    .map_or(0.0, |p| elapsed(p.started, p.ended, now).as_secs_f64());
                 match event {
                     BuildEvent::PushFailed { reason, .. } => {
                         self.close(&group, &format!("ERROR: {reason}"))?
@@ -277,10 +267,7 @@ impl<W: Write> PlainRenderer<W> {
         let Some(upload) = self.state.upload.clone() else {
             return Ok(());
         };
-        let took = upload
-            .ended
-            .unwrap_or(now)
-            .saturating_duration_since(upload.started);
+        let took = elapsed(upload.started, upload.ended, now);
         if upload.ended.is_some() {
             if self
                 .last_printed
@@ -433,12 +420,7 @@ impl<W: Write> PlainRenderer<W> {
             .pulls
             .iter()
             .find(|p| p.image == image)
-            .map_or(0.0, |p| {
-                p.ended
-                    .unwrap_or(now)
-                    .saturating_duration_since(p.started)
-                    .as_secs_f64()
-            })
+            .map_or(0.0, |p| elapsed(p.started, p.ended, now).as_secs_f64())
     }
 
     /// Makes `group` the current one, leaving the current one with `#N ...` and opening

@@ -593,10 +593,7 @@ impl Step {
         match (&self.status, self.reported) {
             (StepStatus::Cached, _) => Duration::ZERO,
             (_, Some(reported)) => reported,
-            _ => self
-                .ended
-                .unwrap_or(now)
-                .saturating_duration_since(self.started),
+            _ => elapsed(self.started, self.ended, now),
         }
     }
 }
@@ -613,4 +610,9 @@ impl Push {
     pub(crate) fn bytes(&self) -> (u64, u64) {
         LayerTransfer::bytes(&self.layers)
     }
+}
+
+/// How long a job has run: from `started` to `ended`, or to `now` while it runs.
+pub(crate) fn elapsed(started: Instant, ended: Option<Instant>, now: Instant) -> Duration {
+    ended.unwrap_or(now).saturating_duration_since(started)
 }

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use unicode_width::UnicodeWidthChar;
 
-use super::state::{JobRef, State, Step, StepStatus};
+use super::state::{elapsed, JobRef, State, Step, StepStatus};
 use super::{format_bytes, trailer, TrailerKind};
 use crate::events::{Event, PullOutcome};
 
@@ -265,11 +265,7 @@ fn jobs(state: &State, now: Instant, view: View) -> Vec<Job> {
             }
             JobRef::Pull(index) => {
                 let pull = &state.pulls[index];
-                let secs = pull
-                    .ended
-                    .unwrap_or(now)
-                    .saturating_duration_since(pull.started)
-                    .as_secs_f64();
+                let secs = elapsed(pull.started, pull.ended, now).as_secs_f64();
                 let (done, total) = pull.bytes();
                 let mut job = match &pull.outcome {
                     None => transferring(format!("[pull] {}", pull.image), secs, done, total),
@@ -301,11 +297,7 @@ fn jobs(state: &State, now: Instant, view: View) -> Vec<Job> {
                 let Some(upload) = &state.upload else {
                     continue;
                 };
-                let secs = upload
-                    .ended
-                    .unwrap_or(now)
-                    .saturating_duration_since(upload.started)
-                    .as_secs_f64();
+                let secs = elapsed(upload.started, upload.ended, now).as_secs_f64();
                 let name = "[context] sending build context".to_string();
                 let bytes = format_bytes(upload.bytes);
                 let rate = format!("{}/s", format_bytes(upload.bytes_per_sec));
@@ -343,11 +335,7 @@ fn jobs(state: &State, now: Instant, view: View) -> Vec<Job> {
             JobRef::Step(index) => step_jobs(&state.steps[index], now, view, &mut jobs),
             JobRef::Push(index) => {
                 let push = &state.pushes[index];
-                let secs = push
-                    .ended
-                    .unwrap_or(now)
-                    .saturating_duration_since(push.started)
-                    .as_secs_f64();
+                let secs = elapsed(push.started, push.ended, now).as_secs_f64();
                 let (done, total) = push.bytes();
                 let job = match (&push.failure, &push.digest) {
                     (Some(reason), _) => Job::new(
@@ -370,11 +358,7 @@ fn jobs(state: &State, now: Instant, view: View) -> Vec<Job> {
             }
             JobRef::Output(index) => {
                 let output = &state.outputs[index];
-                let secs = output
-                    .ended
-                    .unwrap_or(now)
-                    .saturating_duration_since(output.started)
-                    .as_secs_f64();
+                let secs = elapsed(output.started, output.ended, now).as_secs_f64();
                 let name = format!("[output] {}", output.output);
                 let job = match (output.failed, output.bytes) {
                     (true, _) => Job::new(format!("ERROR {name}"), secs, Style::Error, true),
