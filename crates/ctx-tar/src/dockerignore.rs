@@ -22,8 +22,7 @@
 //! [`WalkFilter`] packages the walk logic for a real file-system walker;
 //! [`IgnoreRules::select`] runs it over an in-memory tree.
 //!
-//! Known gaps: Unicode classes (`\pL`) in a pattern are rejected (no Unicode tables here),
-//! and paths are `&str`, so a walker must decide what to do with non-UTF-8 names.
+//! Known gap: paths are `&str`, so a walker must decide what to do with non-UTF-8 names.
 //!
 //! ```
 //! use ctx_tar::dockerignore::IgnoreRules;
@@ -221,7 +220,7 @@ impl IgnoreRules {
                 Some(body) => (true, body.to_owned()),
                 None => (false, cleaned),
             };
-            Pattern::validate(&body).map_err(|e| error(line, &text, e.message()))?;
+            Pattern::validate(&body).map_err(|e| error(line, &text, &e.message()))?;
             checked.push(Rule {
                 line,
                 text,
@@ -232,7 +231,7 @@ impl IgnoreRules {
         let mut rules = IgnoreRules::default();
         for rule in checked {
             let pattern = Pattern::compile(&rule.pattern)
-                .map_err(|e| error(rule.line, &rule.text, e.message()))?;
+                .map_err(|e| error(rule.line, &rule.text, &e.message()))?;
             if rule.exception {
                 let prefix = without_trailing_glob(&rule.pattern);
                 if prefix.contains(['*', '[', ']', '?', '^', '\\']) {
@@ -726,7 +725,10 @@ mod tests {
         let err = IgnoreRules::parse("[Local-Only]\nok\n").unwrap_err();
         assert_eq!(
             (err.line, err.message.as_str()),
-            (1, "syntax error in pattern")
+            (
+                1,
+                "error parsing regexp: invalid character class range: `l-O`"
+            )
         );
         // `/!x` is not an exception for ignorefile but becomes one for patternmatcher.
         let rules = IgnoreRules::parse("/!x\n").unwrap();
