@@ -10,6 +10,7 @@ use engine_client::credentials::{registry_of, DockerConfig};
 use engine_client::engine::{pull_target, Engine};
 use engine_client::events::BuildEvent;
 use engine_client::push::Descriptor;
+use engine_client::ImageRef;
 use futures_util::StreamExt;
 
 use crate::build::{registry_hint, BuildError, Transfer};
@@ -36,7 +37,18 @@ pub(crate) async fn push_tags<F: FnMut(&Event)>(
 ) -> Result<Vec<PushedImage>, BuildError> {
     let mut pushed = Vec::new();
     for tag in tags {
-        let mut events = std::pin::pin!(engine.push_with_credentials(tag, credentials.clone()));
+        // Tags were checked when the build was prepared.
+        let image = match ImageRef::parse(tag) {
+            Ok(image) => image,
+            Err(e) => {
+                return Err(BuildError::Push {
+                    image: tag.clone(),
+                    reason: e.to_string(),
+                    hint: None,
+                })
+            }
+        };
+        let mut events = std::pin::pin!(engine.push_with_credentials(&image, credentials.clone()));
         let mut outcome = None;
         while let Some(event) = events.next().await {
             match &event {

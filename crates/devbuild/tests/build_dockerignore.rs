@@ -1,7 +1,7 @@
 //! Docker-backed: a build behind a `.dockerignore` that excludes most of a large tree sends
 //! only what it should, as the upload's summary and the files inside the build show.
 
-use devbuild::engine_client::endpoint::{Endpoint, EndpointSource};
+use devbuild::engine_client::endpoint::Endpoint;
 use devbuild::engine_client::engine::{ConnectOptions, Engine};
 use devbuild::events::{BuildEvent, Event};
 use devbuild::{build, BuildSpec};
@@ -35,11 +35,7 @@ engine_test! {
         std::env::set_var("DOCKER_CONFIG", &TestEnv::load().unwrap().docker_config);
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let (outcome, events) = runtime.block_on(async {
-            let endpoint = Endpoint {
-                host: format!("unix://{}", test.socket.display()),
-                tls: None,
-                source: EndpointSource::DockerHost,
-            };
+            let endpoint = Endpoint::unix(&test.socket);
             let engine = Engine::connect(endpoint, &ConnectOptions::default()).await.unwrap();
             let mut spec = BuildSpec::new(root);
             spec.no_cache = true;

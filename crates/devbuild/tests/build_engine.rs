@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use devbuild::engine_client::endpoint::{Endpoint, EndpointSource};
+use devbuild::engine_client::endpoint::Endpoint;
 use devbuild::engine_client::engine::{ConnectOptions, Engine};
 use devbuild::Event;
 use devbuild::{build, BuildError, BuildSpec};
@@ -25,11 +25,7 @@ fn run<T>(future: impl std::future::Future<Output = T>) -> T {
 }
 
 async fn connect(engine: &TestEngine) -> Engine {
-    let endpoint = Endpoint {
-        host: format!("unix://{}", engine.socket.display()),
-        tls: None,
-        source: EndpointSource::DockerHost,
-    };
+    let endpoint = Endpoint::unix(&engine.socket);
     Engine::connect(endpoint, &ConnectOptions::default())
         .await
         .unwrap()

@@ -81,6 +81,17 @@ pub struct Endpoint {
     pub source: EndpointSource,
 }
 
+impl Endpoint {
+    /// The engine at a unix socket, as `DOCKER_HOST=unix://<socket>` names it.
+    pub fn unix(socket: impl AsRef<Path>) -> Endpoint {
+        Endpoint {
+            host: format!("unix://{}", socket.as_ref().display()),
+            tls: None,
+            source: EndpointSource::DockerHost,
+        }
+    }
+}
+
 /// TLS material for a `tcp://` endpoint. The files are read, and checked, when the engine
 /// is connected to: one that is missing or invalid is an error naming it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -30,8 +30,10 @@ use http::header::{HeaderName, HeaderValue};
 use http::Method;
 use serde::{Deserialize, Serialize};
 
-use crate::credentials::{registry_of, DockerConfig, RegistryAuth};
-use crate::engine::{escape_path, pull_target, Engine, EngineError, Kind};
+use image_ref::ImageRef;
+
+use crate::credentials::{registry_of_image, DockerConfig, RegistryAuth};
+use crate::engine::{escape_path, image_target, Engine, EngineError, Kind};
 use crate::events::BuildEvent;
 use crate::json_messages::{self, JsonMessage, Transfer};
 
@@ -75,13 +77,14 @@ impl Engine {
     /// with the manifest's digest or one [`BuildEvent::PushFailed`] with the reason.
     pub fn push(
         &self,
-        reference: &str,
+        image: &ImageRef,
         auth: Option<&RegistryAuth>,
     ) -> impl Stream<Item = BuildEvent> + Send + 'static {
-        let (name, tag) = pull_target(reference);
+        let (name, tag) = image_target(image);
         let mut query = form_urlencoded::Serializer::new(String::new());
         query.append_pair("tag", tag);
-        let path = format!("/images/{}/push?{}", escape_path(name), query.finish());
+        let path = format!("/images/{}/push?{}", escape_path(&name), query.finish());
+        let reference = image.familiar();
         let body = self.send(
             true,
             Method::POST,
@@ -91,10 +94,10 @@ impl Engine {
             bollard::body_full(Bytes::new()),
         );
         let started = BuildEvent::PushStarted {
-            image: reference.to_owned(),
+            image: reference.clone(),
         };
         let pushing = Pushing {
-            image: reference.to_owned(),
+            image: reference,
             pushed: None,
         };
         json_messages::events(self.endpoint().clone(), body, started, pushing)
@@ -106,20 +109,21 @@ impl Engine {
     /// and the helper's reason; no credentials push anonymously.
     pub fn push_with_credentials(
         &self,
-        reference: &str,
+        image: &ImageRef,
         credentials: Arc<DockerConfig>,
     ) -> impl Stream<Item = BuildEvent> + Send + 'static {
         let engine = self.clone();
-        let reference = reference.to_owned();
+        let image = image.clone();
         stream::once(async move {
-            let registry = registry_of(&reference);
+            let registry = registry_of_image(&image);
             let lookup =
                 tokio::task::spawn_blocking(move || credentials.credentials_for(&registry)).await;
             let reason = match lookup {
-                Ok(Ok(auth)) => return engine.push(&reference, auth.as_ref()).left_stream(),
+                Ok(Ok(auth)) => return engine.push(&image, auth.as_ref()).left_stream(),
                 Ok(Err(e)) => e.to_string(),
                 Err(e) => format!("credential lookup failed: {e}"),
             };
+            let reference = image.familiar();
             stream::iter([
                 BuildEvent::PushStarted {
                     image: reference.clone(),
@@ -214,15 +218,11 @@ impl Transfer for Pushing {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::endpoint::{Endpoint, EndpointSource};
+    use crate::endpoint::Endpoint;
     use crate::engine::ByteStream;
 
     fn decode(answer: &str) -> Vec<BuildEvent> {
-        let endpoint = Endpoint {
-            host: "unix:///run/docker.sock".to_owned(),
-            tls: None,
-            source: EndpointSource::DockerHost,
-        };
+        let endpoint = Endpoint::unix("/run/docker.sock");
         let body: ByteStream = Box::pin(stream::iter([Ok(Bytes::from(answer.to_owned()))]));
         let pushing = Pushing {
             image: "127.0.0.1:5000/team/app:1".to_owned(),

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use devbuild_tests::process::{process_with, ProcessExit};
 use devbuild_tests::{engine_test, tar::tar_of, TestEngine, TestEnv, UnixProxy};
 use engine_client::credentials::DockerConfig;
-use engine_client::endpoint::{Endpoint, EndpointSource};
+use engine_client::endpoint::Endpoint;
 use engine_client::engine::{BuildOptions, ConnectOptions, Engine, ImageNeed, PrepullOptions};
 use engine_client::events::{BuildEvent, LogStream, PullOutcome};
 use engine_client::ImageRef;
@@ -30,11 +30,7 @@ async fn connect(engine: &TestEngine) -> Engine {
 }
 
 async fn connect_to(socket: &Path) -> Engine {
-    let endpoint = Endpoint {
-        host: format!("unix://{}", socket.display()),
-        tls: None,
-        source: EndpointSource::DockerHost,
-    };
+    let endpoint = Endpoint::unix(socket);
     Engine::connect(endpoint, &ConnectOptions::default())
         .await
         .unwrap()

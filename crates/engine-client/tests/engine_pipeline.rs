@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use devbuild_tests::{engine_test, http::query_value, TestEngine, TestEnv};
 use dockerfile_froms::{analyze, AnalyzeOptions, Origin};
 use engine_client::credentials::{AuthSource, DockerConfig};
-use engine_client::endpoint::{Endpoint, EndpointSource};
+use engine_client::endpoint::Endpoint;
 use engine_client::engine::{BuildOptions, ConnectOptions, Engine, ImageNeed, PrepullOptions};
 use engine_client::events::{BuildEvent, PullOutcome};
 use engine_client::EngineError;
@@ -28,11 +28,7 @@ fn run<T>(future: impl std::future::Future<Output = T>) -> T {
 }
 
 async fn connect_to(socket: &Path) -> Engine {
-    let endpoint = Endpoint {
-        host: format!("unix://{}", socket.display()),
-        tls: None,
-        source: EndpointSource::DockerHost,
-    };
+    let endpoint = Endpoint::unix(socket);
     Engine::connect(endpoint, &ConnectOptions::default())
         .await
         .unwrap()

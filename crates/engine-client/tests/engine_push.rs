@@ -9,9 +9,10 @@ use std::sync::Arc;
 use devbuild_tests::http::query_value;
 use devbuild_tests::{engine_test, TestEngine, TestEnv};
 use engine_client::credentials::DockerConfig;
-use engine_client::endpoint::{Endpoint, EndpointSource};
+use engine_client::endpoint::Endpoint;
 use engine_client::engine::{ConnectOptions, Engine};
 use engine_client::events::BuildEvent;
+use engine_client::ImageRef;
 use futures_util::StreamExt;
 
 fn run<T>(future: impl std::future::Future<Output = T>) -> T {
@@ -24,11 +25,7 @@ fn run<T>(future: impl std::future::Future<Output = T>) -> T {
 }
 
 async fn connect(engine: &TestEngine) -> Engine {
-    let endpoint = Endpoint {
-        host: format!("unix://{}", engine.socket.display()),
-        tls: None,
-        source: EndpointSource::DockerHost,
-    };
+    let endpoint = Endpoint::unix(&engine.socket);
     Engine::connect(endpoint, &ConnectOptions::default())
         .await
         .unwrap()
@@ -72,7 +69,7 @@ engine_test! {
         guard.remove_later(&image);
         run(async {
             let engine = connect(test).await;
-            let events = events_of(engine.push_with_credentials(&image, harness_credentials())).await;
+            let events = events_of(engine.push_with_credentials(&ImageRef::parse(&image).unwrap(), harness_credentials())).await;
             assert_eq!(events.first(), Some(&BuildEvent::PushStarted { image: image.clone() }));
             assert!(
                 events.iter().any(|e| matches!(e, BuildEvent::PushProgress { layer: Some(_), .. })),
@@ -116,7 +113,7 @@ engine_test! {
         guard.remove_later(&image);
         run(async {
             let engine = connect(test).await;
-            let events = events_of(engine.push(&image, None)).await;
+            let events = events_of(engine.push(&ImageRef::parse(&image).unwrap(), None)).await;
             assert_eq!(
                 events.last(),
                 Some(&BuildEvent::PushFailed {
@@ -126,7 +123,7 @@ engine_test! {
                 "{events:?}"
             );
             let missing = format!("{}-missing:1", image.rsplit_once(':').unwrap().0);
-            let events = events_of(engine.push_with_credentials(&missing, harness_credentials())).await;
+            let events = events_of(engine.push_with_credentials(&ImageRef::parse(&missing).unwrap(), harness_credentials())).await;
             let Some(BuildEvent::PushFailed { reason, .. }) = events.last() else {
                 panic!("{events:?}");
             };

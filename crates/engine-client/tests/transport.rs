@@ -164,11 +164,7 @@ fn fake_engine(script: impl Fn(&str) -> Answer + Send + Sync + 'static) -> FakeE
 }
 
 fn endpoint(socket: &Path) -> Endpoint {
-    Endpoint {
-        host: format!("unix://{}", socket.display()),
-        tls: None,
-        source: EndpointSource::DockerHost,
-    }
+    Endpoint::unix(socket)
 }
 
 async fn connect(fake: &FakeEngine) -> Engine {

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! tar -C my-context -cf /tmp/ctx.tar .
-//! cargo run -p engine-client --example build -- /tmp/ctx.tar my-image:dev --need alpine:3.20
+//! cargo run -p engine-client --example build_tar -- /tmp/ctx.tar my-image:dev --need alpine:3.20
 //! ```
 
 use std::io::Read;
