@@ -108,6 +108,11 @@ pub struct BuildSpec {
     /// Put the build cache's metadata in the image (`--cache-to type=inline`), for later
     /// builds' `cache_from` once it is pushed.
     pub inline_cache: bool,
+    /// Send the context gzip-compressed (`--compress`), which the engine unpacks; `None`
+    /// decides by the engine's address: compressed for a `tcp://` or `ssh://` engine, where
+    /// the link is the bottleneck, plain for a local socket, where compressing would only
+    /// cost time. A tar given as the context (`context_archive`) is sent as it is.
+    pub compress: Option<bool>,
     /// Report each of BuildKit's status updates as it came
     /// (`Event::Engine(BuildEvent::Status(…))`), for `--progress=rawjson`.
     pub raw_status: bool,
@@ -1052,6 +1057,12 @@ pub(crate) async fn execute<F: FnMut(&Event)>(
             let selection = ContextSelection::new(&used, spec.whole_context);
             on_event(&selection.event());
             context.include = selection.include();
+            if spec
+                .compress
+                .unwrap_or_else(|| engine.endpoint().is_remote())
+            {
+                context.compression = ctx_tar::Compression::Gzip;
+            }
             let tar = ctx_tar::stream(context).map_err(BuildError::Context)?;
             let dockerfile = tar.dockerfile().map(str::to_owned);
             let stats = tar.stats();

@@ -82,6 +82,12 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// Whether the engine is reached over a network (`tcp://`, `ssh://`) rather than a
+    /// local socket or pipe.
+    pub fn is_remote(&self) -> bool {
+        self.host.starts_with("tcp://") || self.host.starts_with("ssh://")
+    }
+
     /// The engine at a unix socket, as `DOCKER_HOST=unix://<socket>` names it.
     pub fn unix(socket: impl AsRef<Path>) -> Endpoint {
         Endpoint {

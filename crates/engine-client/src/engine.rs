@@ -796,11 +796,18 @@ fn connect_tls(
         error: Box::new(error),
         hint: tls_hint(&endpoint.source),
     })?;
+    // bollard's transport always reads a CA file (an empty one adds nothing to the system's
+    // roots) and reads the client's files during each handshake, sending no certificate when
+    // they are absent.
+    let no_file = std::path::Path::new("/dev/null");
+    let ca = files.ca.as_deref().unwrap_or(no_file);
+    let absent = (tls.dir.join("cert.pem"), tls.dir.join("key.pem"));
+    let (cert, key) = files.client.as_ref().unwrap_or(&absent);
     Docker::connect_with_ssl(
         &endpoint.host,
-        &files.key,
-        &files.cert,
-        &files.ca,
+        key,
+        cert,
+        ca,
         secs,
         bollard::API_DEFAULT_VERSION,
     )
@@ -849,8 +856,8 @@ fn connect_ssh(
     secs: u64,
     unsupported: &dyn Fn(String) -> EngineError,
 ) -> Result<Docker, EngineError> {
-    Docker::connect_with_ssh(host, secs, bollard::API_DEFAULT_VERSION, None)
-        .map_err(|e| unsupported(format!("SSH setup failed: {e}")))
+    let target = crate::ssh::SshTarget::parse(host).map_err(|reason| unsupported(reason))?;
+    crate::ssh::connect(target, secs).map_err(|e| unsupported(format!("SSH setup failed: {e}")))
 }
 
 #[cfg(not(feature = "ssh"))]

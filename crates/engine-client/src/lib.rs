@@ -62,6 +62,8 @@ pub mod push;
 pub mod run_settings;
 mod save;
 pub mod solve_status;
+#[cfg(feature = "ssh")]
+mod ssh;
 #[cfg(feature = "tls")]
 mod tls;
 

@@ -74,28 +74,42 @@ pub(crate) struct TlsFileError {
     pub(crate) problem: TlsProblem,
 }
 
-/// The three files, read and checked.
+/// The files to use, read and checked: a CA (else the system's roots only) and a client
+/// certificate with its key (else none).
 #[derive(Debug)]
 pub(crate) struct CheckedFiles {
-    pub(crate) ca: PathBuf,
-    pub(crate) cert: PathBuf,
-    pub(crate) key: PathBuf,
+    pub(crate) ca: Option<PathBuf>,
+    pub(crate) client: Option<(PathBuf, PathBuf)>,
 }
 
 /// Reads `ca.pem`, `cert.pem` and `key.pem` and checks that the TLS transport can use
 /// them: each holds PEM of its kind, every certificate is X.509, the key is one the
 /// transport can sign with, and it belongs to the client certificate.
+///
+/// As in the docker CLI, a file that was not named (so it is looked for in the directory)
+/// and is not there is not used: without `ca.pem` the engine is verified with the system's
+/// CAs, without `cert.pem` and `key.pem` no client certificate is sent (an engine started
+/// with `--tlsverify` then refuses the connection). A named file must exist, and a
+/// certificate needs its key and the other way round.
 pub(crate) fn check(files: &TlsFiles) -> Result<CheckedFiles, TlsFileError> {
-    let path = |role: TlsRole, given: &Option<PathBuf>| {
-        given
-            .clone()
-            .unwrap_or_else(|| files.dir.join(role.file_name()))
+    let path = |role: TlsRole, given: &Option<PathBuf>| match given {
+        Some(path) => Some(path.clone()),
+        None => Some(files.dir.join(role.file_name())).filter(|path| path.exists()),
     };
     let ca = path(TlsRole::Ca, &files.ca);
-    let cert = path(TlsRole::Cert, &files.cert);
-    let key = path(TlsRole::Key, &files.key);
-
-    certificates(TlsRole::Ca, &ca, &read(TlsRole::Ca, &ca)?)?;
+    if let Some(ca) = &ca {
+        certificates(TlsRole::Ca, ca, &read(TlsRole::Ca, ca)?)?;
+    }
+    let (cert, key) = match (
+        path(TlsRole::Cert, &files.cert),
+        path(TlsRole::Key, &files.key),
+    ) {
+        (None, None) => return Ok(CheckedFiles { ca, client: None }),
+        (cert, key) => (
+            cert.unwrap_or_else(|| files.dir.join(TlsRole::Cert.file_name())),
+            key.unwrap_or_else(|| files.dir.join(TlsRole::Key.file_name())),
+        ),
+    };
     let chain = certificates(TlsRole::Cert, &cert, &read(TlsRole::Cert, &cert)?)?;
     let key_text = read(TlsRole::Key, &key)?;
     let invalid = |reason: String| TlsFileError {
@@ -136,7 +150,10 @@ pub(crate) fn check(files: &TlsFiles) -> Result<CheckedFiles, TlsFileError> {
             cert.display()
         )));
     }
-    Ok(CheckedFiles { ca, cert, key })
+    Ok(CheckedFiles {
+        ca,
+        client: Some((cert, key)),
+    })
 }
 
 /// The whole file, or why it cannot be read.

@@ -53,6 +53,10 @@ pub struct Args {
     /// Send every path `.dockerignore` allows, not only those the Dockerfile reads.
     #[arg(long)]
     whole_context: bool,
+    /// Send the context gzip-compressed; `--compress=false` sends it plain. Default: on for
+    /// a tcp:// or ssh:// engine, off for a local socket.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    compress: Option<bool>,
     /// Write the image id to this file.
     #[arg(long, value_name = "FILE")]
     iidfile: Option<PathBuf>,
@@ -148,6 +152,7 @@ fn spec_of(args: &Args, mode: ProgressMode) -> Result<BuildSpec, String> {
     spec.no_cache = args.no_cache;
     spec.pull = args.pull;
     spec.whole_context = args.whole_context;
+    spec.compress = args.compress;
     spec.raw_status = mode == ProgressMode::RawJson;
     apply_results(args, mode, &mut spec)?;
     match std::env::var("SOURCE_DATE_EPOCH") {

@@ -34,10 +34,10 @@ pub struct EngineFlags {
     #[arg(long, value_name = "ENTITLEMENT", value_delimiter = ',')]
     allow: Vec<String>,
     /// Accepted as `false` only: devbuild's images carry no provenance attestation.
-    #[arg(long, value_name = "false", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, value_name = "false", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     provenance: Option<String>,
     /// Accepted as `false` only: devbuild's images carry no SBOM attestation.
-    #[arg(long, value_name = "false", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, value_name = "false", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     sbom: Option<String>,
 }
 
@@ -341,13 +341,11 @@ impl RefusedFlags {
 /// each with a warning that it has no effect.
 #[derive(Debug, clap::Args)]
 pub struct LegacyFlags {
-    #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "true")]
-    compress: Option<String>,
     #[arg(long, hide = true)]
     isolation: Option<String>,
     #[arg(long = "security-opt", hide = true)]
     security_opt: Vec<String>,
-    #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, hide = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     squash: Option<String>,
     #[arg(short = 'm', long, hide = true)]
     memory: Option<String>,
@@ -366,10 +364,10 @@ pub struct LegacyFlags {
     // `--rm` and `--force-rm` only matter to the classic builder's containers; BuildKit
     // leaves none behind: accepted without a word.
     #[allow(dead_code)]
-    #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, hide = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     rm: Option<String>,
     #[allow(dead_code)]
-    #[arg(long = "force-rm", hide = true, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long = "force-rm", hide = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     force_rm: Option<String>,
 }
 
@@ -377,7 +375,6 @@ impl LegacyFlags {
     /// One warning per legacy option given.
     pub fn warnings(&self) -> Vec<String> {
         let given = [
-            ("--compress", self.compress.is_some()),
             ("--isolation", self.isolation.is_some()),
             ("--security-opt", !self.security_opt.is_empty()),
             ("--squash", self.squash.is_some()),
