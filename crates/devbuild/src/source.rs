@@ -170,18 +170,20 @@ mod tests {
         dockerfile_froms::analyze(text, &Default::default()).unwrap()
     }
 
+    /// The excerpt shown when the step named `step` of the Dockerfile `text` fails.
+    fn shown(text: &str, step: &str) -> String {
+        let lines = locate(step, &analysis(text)).unwrap();
+        SourceExcerpt::new("Dockerfile", text, lines)
+            .unwrap()
+            .to_string()
+    }
+
     #[test]
     fn a_one_line_instruction_is_shown_with_two_lines_around_it_as_buildx_does() {
         let text = "FROM devbuild-test/busybox:1\nCOPY a.txt /a.txt\nRUN echo about to fail >&2 && cat /missing\n";
-        let lines = locate(
-            "[3/3] RUN echo about to fail >&2 && cat /missing",
-            &analysis(text),
-        )
-        .unwrap();
-        let excerpt = SourceExcerpt::new("Dockerfile", text, lines).unwrap();
         // buildx 0.13 on Engine 26.1, for the same Dockerfile.
         assert_eq!(
-            excerpt.to_string(),
+            shown(text, "[3/3] RUN echo about to fail >&2 && cat /missing"),
             "Dockerfile:3\n\
              --------------------\n   \
                1 |     FROM devbuild-test/busybox:1\n   \
@@ -195,14 +197,8 @@ mod tests {
     #[test]
     fn a_missing_base_image_points_at_its_from() {
         let text = "FROM 127.0.0.1:1/nope/none:1\nRUN true\n";
-        let lines = locate(
-            "[internal] load metadata for 127.0.0.1:1/nope/none:1",
-            &analysis(text),
-        )
-        .unwrap();
-        let excerpt = SourceExcerpt::new("Dockerfile", text, lines).unwrap();
         assert_eq!(
-            excerpt.to_string(),
+            shown(text, "[internal] load metadata for 127.0.0.1:1/nope/none:1"),
             "Dockerfile:1\n\
              --------------------\n   \
                1 | >>> FROM 127.0.0.1:1/nope/none:1\n   \
