@@ -30,7 +30,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -1170,6 +1170,7 @@ pub(crate) async fn execute<F: FnMut(&Event)>(
             })
         }
         Err(err) => {
+            let source = failure_source(&err, &prepared);
             let err = with_pull_cause(err, &images);
             // An error that does not say what was fetched names it.
             let err = match &spec.remote {
@@ -1180,6 +1181,7 @@ pub(crate) async fn execute<F: FnMut(&Event)>(
                 BuildError::Failed(failure) => failure.step.as_ref().map(|s| s.step),
                 _ => None,
             };
+
             let message = match &err {
                 BuildError::Failed(failure) => match &failure.step {
                     Some(s) => s.error.clone(),
@@ -1187,10 +1189,24 @@ pub(crate) async fn execute<F: FnMut(&Event)>(
                 },
                 other => other.to_string(),
             };
-            on_event(&Event::failed(message, step, duration));
+            on_event(&Event::failed_at(message, step, source, duration));
             Err(err)
         }
     }
+}
+
+/// The failing instruction of a build that failed at a step, in its Dockerfile.
+fn failure_source(err: &BuildError, prepared: &Prepared) -> Option<crate::source::SourceExcerpt> {
+    let BuildError::Failed(failure) = err else {
+        return None;
+    };
+    let lines = crate::source::locate(&failure.step.as_ref()?.name, &prepared.analysis)?;
+    // BuildKit names the file as the frontend was given it: its name, not its path.
+    let file = Path::new(&prepared.display).file_name().map_or_else(
+        || prepared.display.clone(),
+        |f| f.to_string_lossy().into_owned(),
+    );
+    crate::source::SourceExcerpt::new(&file, &prepared.text, lines)
 }
 
 /// When a pre-pull failed and the build then failed on that image (its error names it, or

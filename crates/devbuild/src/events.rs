@@ -33,7 +33,7 @@
 //! | `pushed` | `image`, `digest`, `size?` |
 //! | `push_failed` | `image`, `reason` |
 //! | `finished` | `image_id?`, `tags`, `duration_ms` |
-//! | `failed` | `message`, `step?`, `duration_ms` |
+//! | `failed` | `message`, `step?`, `source?`: `{"file", "line", "lines": [{"line", "text", "failing"}]}`, `duration_ms` |
 //!
 //! ```
 //! use devbuild::events::{BuildEvent, Event};
@@ -54,6 +54,8 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::source::SourceExcerpt;
 
 pub use engine_client::events::{BuildEvent, LogStream, PullOutcome, SourceLocation};
 
@@ -134,6 +136,10 @@ pub enum Event {
         /// The step that failed, when a step did.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         step: Option<u32>,
+        /// The failing instruction in its Dockerfile (its first line is `source.line`),
+        /// when devbuild could tell which it is.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<SourceExcerpt>,
         /// How long the build ran.
         duration_ms: u64,
     },
@@ -224,9 +230,20 @@ impl Event {
 
     /// The [`Event::Failed`] event.
     pub fn failed(message: impl Into<String>, step: Option<u32>, duration: Duration) -> Event {
+        Event::failed_at(message, step, None, duration)
+    }
+
+    /// The [`Event::Failed`] event of a failure at an instruction of the Dockerfile.
+    pub fn failed_at(
+        message: impl Into<String>,
+        step: Option<u32>,
+        source: Option<SourceExcerpt>,
+        duration: Duration,
+    ) -> Event {
         Event::Failed {
             message: message.into(),
             step,
+            source,
             duration_ms: millis(duration),
         }
     }

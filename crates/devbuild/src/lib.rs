@@ -70,7 +70,8 @@
 //!
 //! - [`events`]: [`Event`], everything a build reports, from the analysis to the result
 //!   (what `--progress=json` prints, one per line);
-//! - [`render`]: the progress renderers (`plain` like buildx's, `json`, the live `tty` view).
+//! - [`render`]: the progress renderers (`plain` like buildx's, `json`, the live `tty` view);
+//! - [`source`]: the failing instruction in its Dockerfile, as buildx shows it after a failure.
 //!
 //! And what a build makes after BuildKit, as `docker buildx build` does:
 //!
@@ -94,6 +95,7 @@ pub mod remote;
 pub mod render;
 mod results;
 pub mod run;
+pub mod source;
 
 pub use build::{
     select_context, BuildError, BuildOutcome, BuildSpec, ContextSelection, ImageOutcome, StepTiming,

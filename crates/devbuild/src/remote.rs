@@ -925,7 +925,6 @@ mod tests {
             step: 1,
             name: name.into(),
             error: "invalid response status 404".into(),
-            last_logs: Vec::new(),
         };
         let err = naming_the_context(
             failed(Some(step("[internal] load remote build context"))),

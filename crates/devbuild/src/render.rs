@@ -211,10 +211,12 @@ impl<W: Write> Progress<W> {
     }
 
     /// Lets time pass: the live view redraws its timers (at most every
-    /// [`tty::REFRESH`]); the other renderers have nothing to do.
+    /// [`tty::REFRESH`]), the plain text prints what it held back to merge
+    /// ([`plain::MERGE_WINDOW`]); the other renderers have nothing to do.
     pub fn tick(&mut self, now: Instant) -> io::Result<()> {
         match &mut self.renderer {
             Renderer::Tty(renderer) => renderer.tick(now),
+            Renderer::Plain(renderer) => renderer.tick(now),
             _ => Ok(()),
         }
     }
@@ -309,6 +311,16 @@ pub fn format_bytes(bytes: u64) -> String {
     }
 }
 
+/// An average transfer rate worth showing (`1.20MB/s`): none before the transfer has run
+/// for [`MIN_RATE_TIME`] or while nothing moved, when it would say nothing (`0B/s`).
+pub fn rate_text(bytes_per_sec: u64, running: Duration) -> Option<String> {
+    (bytes_per_sec > 0 && running >= MIN_RATE_TIME)
+        .then(|| format!("{}/s", format_bytes(bytes_per_sec)))
+}
+
+/// How long a transfer runs before its rate is shown.
+pub const MIN_RATE_TIME: Duration = Duration::from_secs(1);
+
 /// The time since a step started, as buildx prefixes a step's log line with it: three
 /// decimals under 10 s, two under 100 s, one above.
 pub fn format_log_offset(offset: Duration) -> String {
@@ -323,7 +335,8 @@ pub fn format_log_offset(offset: Duration) -> String {
 }
 
 /// The lines that end a build's output in every human-readable mode, as buildx prints them:
-/// each failed step's last log lines between `------` rules, then the warnings.
+/// each failed step's last log lines between `------` rules, the warnings, then the failing
+/// instruction in its Dockerfile.
 fn trailer(state: &State) -> Vec<(TrailerKind, String)> {
     let mut lines = Vec::new();
     for step in state.failed_steps() {
@@ -349,6 +362,14 @@ fn trailer(state: &State) -> Vec<(TrailerKind, String)> {
             lines.push((TrailerKind::Text, format!(" - {warning}")));
         }
     }
+    if let Some(source) = &state.source {
+        lines.extend(
+            source
+                .to_string()
+                .lines()
+                .map(|line| (TrailerKind::Text, line.to_owned())),
+        );
+    }
     lines
 }
 
@@ -373,6 +394,16 @@ mod tests {
         // units.Bytes only moves to the next unit at 1000 of it.
         assert_eq!(format_bytes(999_999), "1000.00kB");
         assert_eq!(format_bytes(u64::MAX), "18.45EB");
+    }
+
+    #[test]
+    fn rates_show_only_when_they_mean_something() {
+        assert_eq!(rate_text(0, Duration::from_secs(3)), None);
+        assert_eq!(rate_text(12_520_000, Duration::from_millis(20)), None);
+        assert_eq!(
+            rate_text(1_200_000, Duration::from_secs(2)).as_deref(),
+            Some("1.20MB/s")
+        );
     }
 
     #[test]

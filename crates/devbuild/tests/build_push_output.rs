@@ -358,7 +358,7 @@ engine_test! {
         assert_eq!(tree(&dir.path().join("merged")), ["kept.txt", "made.txt"]);
         assert_eq!(temporaries(dir.path()), Vec::<String>::new());
         let stderr = text(&output.stderr);
-        assert!(stderr.contains("#0 [output] type=local,dest=out/nested\n"), "{stderr}");
+        assert!(stderr.contains(" [output] type=local,dest=out/nested\n"), "{stderr}");
     }
 
     /// `type=tar` holds the final stage's file system: exactly the copied file for the last

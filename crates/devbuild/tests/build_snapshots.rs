@@ -230,6 +230,74 @@ fn normalise_json(text: &str, dir: &Path, tag: &str) -> String {
     out
 }
 
+/// The groups (`#N name` … up to a blank line) of two plain outputs side by side, devbuild's
+/// on the left and buildx's on the right, each next to the group of the same step: the
+/// steps in devbuild's order, then those only buildx has. The trailer after a failure (the
+/// `------` block, the excerpt, the error) is the last group of each.
+fn side_by_side(devbuild: &str, buildx: &str) -> String {
+    fn key(group: &str) -> String {
+        let header = group.lines().next().unwrap_or_default();
+        let name = header.split_once(' ').map_or(header, |(_, name)| name);
+        match name.split_once("] FROM ") {
+            Some((_, image)) => format!("FROM {image}"),
+            None => name.to_owned(),
+        }
+    }
+    fn groups(text: &str) -> Vec<String> {
+        let mut groups: Vec<String> = Vec::new();
+        for group in text.trim_end().split("\n\n") {
+            // The trailer after a failure joins the failed step's group in both outputs.
+            match group.find("\n------\n") {
+                Some(at) => {
+                    groups.push(group[..at].to_owned());
+                    groups.push(group[at + 1..].to_owned());
+                }
+                None => groups.push(group.to_owned()),
+            }
+        }
+        groups
+    }
+    const WIDTH: usize = 60;
+    let left = groups(devbuild);
+    let mut right = groups(buildx);
+    let mut rows: Vec<(String, String)> = Vec::new();
+    for group in left {
+        let trailer = group.starts_with("------");
+        let matched = right
+            .iter()
+            .position(|r| {
+                if trailer {
+                    r.starts_with("------")
+                } else {
+                    key(r) == key(&group)
+                }
+            })
+            .map(|i| right.remove(i))
+            .unwrap_or_default();
+        rows.push((group, matched));
+    }
+    rows.extend(right.into_iter().map(|r| (String::new(), r)));
+    let mut out = format!("{:<WIDTH$} | buildx\n", "devbuild");
+    for (l, r) in rows {
+        out.push_str(&format!("{} | {}\n", "-".repeat(WIDTH), "-".repeat(WIDTH)));
+        let (l, r): (Vec<&str>, Vec<&str>) = (l.lines().collect(), r.lines().collect());
+        for i in 0..l.len().max(r.len()) {
+            let left = l.get(i).copied().unwrap_or_default();
+            let right = r.get(i).copied().unwrap_or_default();
+            out.push_str(format!("{left:<WIDTH$} | {right}").trim_end());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn buildx_fixture(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/buildx")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 fn context(engine: &TestEngine, run: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -248,6 +316,41 @@ fn context(engine: &TestEngine, run: &str) -> tempfile::TempDir {
 }
 
 engine_test! {
+    /// devbuild's `--progress=plain` next to buildx's for the same builds on Engine 26.1
+    /// (`tests/data/buildx/`): a build, the same build cached, a failing build.
+    fn side_by_side_with_buildx(test) {
+        if test.version != "26.1" {
+            return; // buildx's output was captured on 26.1; 20.10's BuildKit names steps otherwise.
+        }
+        let mut guard = test.guard();
+        let tag = guard.remove_later(&test.unique_name("devbuild-sbs"));
+        let dir = context(test, "echo devbuild");
+        let path = dir.path().to_str().unwrap();
+        for (args, fixture) in [
+            (&["build", "--no-cache", "--progress=plain", "-t", &tag, path][..], "success"),
+            (&["build", "--progress=plain", "-t", &tag, path][..], "cached"),
+        ] {
+            let output = devbuild(test, args);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(0), "{stderr}");
+            let ours = stable_groups(&normalise(before_export(&stderr), dir.path(), &tag));
+            let theirs = buildx_fixture(&format!("{fixture}.txt"));
+            insta::assert_snapshot!(
+                format!("side_by_side_{fixture}"),
+                side_by_side(&ours, before_export(&theirs))
+            );
+        }
+        let dir = context(test, "echo about to fail >&2 && cat /missing");
+        let output = devbuild(test, &["build", "--no-cache", "--progress=plain", dir.path().to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        let ours = stable_groups(&normalise(&stderr, dir.path(), "<no tag>"));
+        insta::assert_snapshot!(
+            "side_by_side_failure",
+            side_by_side(&ours, &buildx_fixture("failure.txt"))
+        );
+    }
+
     /// `--progress=plain` and `--progress=json` of the same deterministic build.
     fn plain_and_json_output(test) {
         let mut guard = test.guard();

@@ -148,19 +148,19 @@ fn plain_shows_outputs_and_pushes_like_docker_push() {
         "#1 [1/1] RUN make\n\
          #1 DONE 0.4s\n\
          \n\
-         #0 [output] type=tar,dest=rootfs.tar\n\
-         #0 4.46MB written\n\
-         #0 DONE 0.2s\n\
+         #2 [output] type=tar,dest=rootfs.tar\n\
+         #2 4.46MB written\n\
+         #2 DONE 0.2s\n\
          \n\
-         #0 [push] 127.0.0.1:5000/team/app:1\n\
-         #0 The push refers to repository [127.0.0.1:5000/team/app]\n\
-         #0 5f70bf18a086 Preparing\n\
-         #0 89993f8e8d10 Preparing\n\
-         #0 89993f8e8d10 Layer already exists\n\
-         #0 5f70bf18a086 Pushing 2.10MB / 4.20MB\n\
-         #0 5f70bf18a086 Pushed\n\
-         #0 1: digest: sha256:c6be size: 527\n\
-         #0 DONE 0.7s\n"
+         #3 [push] 127.0.0.1:5000/team/app:1\n\
+         #3 The push refers to repository [127.0.0.1:5000/team/app]\n\
+         #3 5f70bf18a086: Preparing\n\
+         #3 89993f8e8d10: Preparing\n\
+         #3 89993f8e8d10: Layer already exists\n\
+         #3 5f70bf18a086: Pushing 2.10MB / 4.20MB\n\
+         #3 5f70bf18a086: Pushed\n\
+         #3 1: digest: sha256:c6be size: 527\n\
+         #3 DONE 0.7s\n"
     );
 }
 
@@ -169,14 +169,16 @@ fn the_live_view_shows_a_push_with_its_bytes_then_its_digest() {
     let events = pushed_build();
     assert_eq!(
         frame(&events, 1000, View::Live),
-        "[+] Building 1.0s (1/1)\n \
+        "[+] Building 1.0s (2/3)\n \
          => [1/1] RUN make                                                                             0.4s\n \
          => [output] type=tar,dest=rootfs.tar 4.46MB                                                   0.2s\n \
-         => [push] 127.0.0.1:5000/team/app:1 [=====>    ] 2.10MB / 4.20MB                              0.2s\n"
+         => [push] 127.0.0.1:5000/team/app:1 [=====>    ] 2.10MB / 4.20MB                              0.2s\n \
+         => => 5f70bf18a086 [=====>    ] 2.10MB / 4.20MB                                               0.2s\n \
+         => => 89993f8e8d10 done                                                                       0.2s\n"
     );
     assert_eq!(
         frame(&events, 1530, View::Summary),
-        "[+] Building 1.5s (1/1) FINISHED\n \
+        "[+] Building 1.5s (3/3) FINISHED\n \
          => [1/1] RUN make                                                                             0.4s\n \
          => [output] type=tar,dest=rootfs.tar 4.46MB                                                   0.2s\n \
          => [push] 127.0.0.1:5000/team/app:1 sha256:c6be                                               0.7s\n"
@@ -204,8 +206,8 @@ fn failures_after_the_build_show_as_errors() {
     let text = plain(&events);
     assert!(
         text.ends_with(
-            "#0 [push] 127.0.0.1:5000/team/app:1\n\
-             #0 ERROR: no basic auth credentials\n"
+            "#3 [push] 127.0.0.1:5000/team/app:1\n\
+             #3 ERROR: no basic auth credentials\n"
         ),
         "{text}"
     );
@@ -229,8 +231,8 @@ fn failures_after_the_build_show_as_errors() {
     let text = plain(&events);
     assert!(
         text.ends_with(
-            "#0 [output] type=tar,dest=rootfs.tar\n\
-             #0 ERROR: --output type=tar,dest=rootfs.tar: no space left on device\n"
+            "#2 [output] type=tar,dest=rootfs.tar\n\
+             #2 ERROR: --output type=tar,dest=rootfs.tar: no space left on device\n"
         ),
         "{text}"
     );

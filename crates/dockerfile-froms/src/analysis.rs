@@ -13,8 +13,8 @@ use crate::parser;
 use crate::shell::{self, Env, LexOptions};
 use crate::text::{go_atoi, go_quote, parse_go_bool, suggest, with_suggestion};
 use crate::{
-    Analysis, AnalyzeOptions, Error, ImageRef, NeededImage, Origin, Platform, Stage, StageBase,
-    Undecided, UndecidedReason,
+    Analysis, AnalyzeOptions, Error, ImageRef, InstructionLines, Lines, NeededImage, Origin,
+    Platform, Stage, StageBase, Undecided, UndecidedReason,
 };
 
 /// The default `PATH` BuildKit sets when an image has none.
@@ -354,6 +354,21 @@ pub(crate) fn analyze(text: &str, options: &AnalyzeOptions) -> Result<Analysis, 
                 base,
                 platform,
                 line: st.line,
+                lines: Lines {
+                    start: st.line,
+                    end: st.end_line,
+                },
+                instructions: st
+                    .commands
+                    .iter()
+                    .map(|cmd| InstructionLines {
+                        keyword: cmd.name.to_uppercase(),
+                        lines: Lines {
+                            start: cmd.line,
+                            end: cmd.end_line,
+                        },
+                    })
+                    .collect(),
             }
         })
         .collect();

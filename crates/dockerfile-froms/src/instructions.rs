@@ -85,6 +85,8 @@ pub(crate) struct Command {
     /// The keyword as written.
     pub name: String,
     pub line: usize,
+    /// The instruction's last line (continuations and heredocs included).
+    pub end_line: usize,
     pub comments: Vec<String>,
     pub kind: Kind,
 }
@@ -98,6 +100,8 @@ pub(crate) struct StageDef {
     pub platform: String,
     pub orig_cmd: String,
     pub line: usize,
+    /// The `FROM` instruction's last line.
+    pub end_line: usize,
     pub comments: Vec<String>,
     pub commands: Vec<Command>,
 }
@@ -625,6 +629,7 @@ pub(crate) fn parse_instruction(node: &Node, lint: &mut Linter) -> Result<Instru
         Ok(Instruction::Command(Command {
             name: node.cmd.clone(),
             line: node.start_line,
+            end_line: node.end_line.max(node.start_line),
             comments: node.comments.clone(),
             kind,
         }))
@@ -721,6 +726,7 @@ pub(crate) fn parse_instruction(node: &Node, lint: &mut Linter) -> Result<Instru
                 platform: flags.string("platform"),
                 orig_cmd: node.cmd.clone(),
                 line: node.start_line,
+                end_line: node.end_line.max(node.start_line),
                 comments: node.comments.clone(),
                 commands: Vec::new(),
             }))

@@ -136,6 +136,31 @@ pub struct Stage {
     pub platform: Option<Platform>,
     /// 1-based line of the `FROM` instruction.
     pub line: usize,
+    /// The lines the `FROM` instruction spans.
+    #[serde(skip)]
+    pub lines: Lines,
+    /// The stage's instructions after its `FROM`, in order, with the lines each spans
+    /// (what an error about a build step points at, as BuildKit's source ranges do).
+    #[serde(skip)]
+    pub instructions: Vec<InstructionLines>,
+}
+
+/// The 1-based lines an instruction spans, first and last (the same for one line).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lines {
+    /// The first line.
+    pub start: usize,
+    /// The last line (continuations and heredocs included).
+    pub end: usize,
+}
+
+/// An instruction of a stage and where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstructionLines {
+    /// Its keyword, upper-cased (`RUN`, `COPY`, `ONBUILD`).
+    pub keyword: String,
+    /// The lines it spans.
+    pub lines: Lines,
 }
 
 /// What a stage is built on.

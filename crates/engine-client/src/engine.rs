@@ -126,29 +126,26 @@ impl Default for ConnectOptions {
 pub struct BuildFailure {
     /// The engine's error message.
     pub message: String,
-    /// The failing step, its error and its last log lines.
+    /// The failing step and its error.
     pub step: Option<StepFailure>,
 }
 
 impl fmt::Display for BuildFailure {
+    /// `build failed at step [3/3] RUN make: <error>`: the step, as BuildKit names it, and the
+    /// fuller of its error and the engine's message (the engine's usually wraps the
+    /// step's), both when neither holds the other. The step's log is not repeated here: it
+    /// came as events. Nor is the step's number, which is how a renderer shows it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.step {
             Some(step) => {
-                write!(
-                    f,
-                    "build failed at step #{} {}: {}",
-                    step.step, step.name, step.error
-                )?;
-                if !step.last_logs.is_empty() {
-                    f.write_str("\nlast lines of its log:")?;
-                    for line in &step.last_logs {
-                        write!(f, "\n  {line}")?;
-                    }
+                write!(f, "build failed at step {}: ", step.name)?;
+                if self.message.is_empty() || step.error.contains(&self.message) {
+                    f.write_str(&step.error)
+                } else if self.message.contains(&step.error) {
+                    f.write_str(&self.message)
+                } else {
+                    write!(f, "{}\n{}", step.error, self.message)
                 }
-                if !self.message.is_empty() && !step.error.contains(&self.message) {
-                    write!(f, "\n{}", self.message)?;
-                }
-                Ok(())
             }
             None => write!(f, "build failed: {}", self.message),
         }

@@ -4,8 +4,9 @@
 //! `{"id":"moby.buildkit.trace","aux":"<base64>"}`: a protobuf `StatusResponse` from
 //! BuildKit's control API, mirrored by hand in [`proto`]. A [`BuildDecoder`] keeps the
 //! state that turns successive `StatusResponse`s into step events: it tracks vertexes
-//! by digest, numbers steps like buildx (in the order they start), splits log chunks
-//! into lines, and remembers each step's last lines so a failure can show them.
+//! by digest, numbers steps like buildx (in the order they start) and splits log chunks
+//! into lines. What a renderer keeps of a step's log (buildx's tail after a failure) is
+//! the renderer's: the decoder keeps no log lines.
 //!
 //! ```
 //! use engine_client::events::BuildEvent;
@@ -22,7 +23,7 @@
 //! typed `BuildInfo` whose `aux` must be an image id, so the first trace line fails and
 //! the stream ends. Decoding here takes the raw line and treats `aux` by `id`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fmt;
 
 use base64::engine::general_purpose::STANDARD;
@@ -33,9 +34,6 @@ use serde::Deserialize;
 use crate::events::{BuildEvent, LogStream, SourceLocation};
 use crate::line_stream::LineBuffer;
 use crate::solve_status::SolveStatus;
-
-/// How many of a step's last log lines are kept for a failure report.
-pub const FAILURE_LOG_LINES: usize = 20;
 
 /// BuildKit's progress messages (`api/services/control/control.proto` and the parts of
 /// `solver/pb/ops.proto` they use), declared by hand for `prost`. Fields this crate
@@ -245,7 +243,8 @@ impl DecodeError {
     }
 }
 
-/// The step that failed a build, with what is needed to explain it.
+/// The step that failed a build. Its log came as [`BuildEvent::StepLog`]s: a renderer
+/// shows its tail (the decoder keeps none).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StepFailure {
     /// The step's number.
@@ -254,8 +253,6 @@ pub struct StepFailure {
     pub name: String,
     /// BuildKit's error message.
     pub error: String,
-    /// The step's last log lines (at most [`FAILURE_LOG_LINES`]), oldest first.
-    pub last_logs: Vec<String>,
 }
 
 impl fmt::Display for StepFailure {
@@ -264,11 +261,7 @@ impl fmt::Display for StepFailure {
             f,
             "step #{} {} failed: {}",
             self.step, self.name, self.error
-        )?;
-        for line in &self.last_logs {
-            write!(f, "\n  {line}")?;
-        }
-        Ok(())
+        )
     }
 }
 
@@ -280,7 +273,6 @@ struct StepState {
     cached: bool,
     finished: bool,
     partial: HashMap<LogStream, LineBuffer>,
-    last_logs: VecDeque<String>,
 }
 
 /// Turns the build response, line by line, into [`BuildEvent`]s.
@@ -567,7 +559,6 @@ impl BuildDecoder {
             step,
             name: name.clone(),
             error: vertex.error.clone(),
-            last_logs: state.last_logs.iter().cloned().collect(),
         };
         match &self.failure {
             None => self.failure = Some(failure),
@@ -591,7 +582,7 @@ impl BuildDecoder {
         };
         let state = self.steps.get_mut(digest).expect("numbered steps exist");
         for line in state.partial.entry(stream).or_default().push(msg) {
-            push_line(state, step, stream, &line, events);
+            push_line(step, stream, &line, events);
         }
     }
 
@@ -604,25 +595,15 @@ impl BuildDecoder {
         };
         for stream in [LogStream::Stdout, LogStream::Stderr] {
             if let Some(line) = state.partial.remove(&stream).and_then(|mut b| b.rest()) {
-                push_line(state, step, stream, &line, events);
+                push_line(step, stream, &line, events);
             }
         }
     }
 }
 
-fn push_line(
-    state: &mut StepState,
-    step: u32,
-    stream: LogStream,
-    line: &[u8],
-    events: &mut Vec<BuildEvent>,
-) {
+fn push_line(step: u32, stream: LogStream, line: &[u8], events: &mut Vec<BuildEvent>) {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let line = String::from_utf8_lossy(line).into_owned();
-    if state.last_logs.len() == FAILURE_LOG_LINES {
-        state.last_logs.pop_front();
-    }
-    state.last_logs.push_back(line.clone());
     events.push(BuildEvent::StepLog { step, stream, line });
 }
 

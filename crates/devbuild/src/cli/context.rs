@@ -259,8 +259,8 @@ fn summary_text(summary: &Summary, context: &Path, selection: Option<&ContextSel
     text.push_str(&format!(
         "sent:        {}, {} in files ({} as tar)\n",
         count(summary.entries, "entry", "entries"),
-        human_bytes(summary.bytes),
-        human_bytes(summary.archive_bytes)
+        devbuild::render::format_bytes(summary.bytes),
+        devbuild::render::format_bytes(summary.archive_bytes)
     ));
     text.push_str(&format!(
         "excluded:    {} (by the ignore file)\n",
@@ -275,7 +275,11 @@ fn summary_text(summary: &Summary, context: &Path, selection: Option<&ContextSel
     if !summary.top_dirs.is_empty() {
         text.push_str("largest directories:\n");
         for dir in &summary.top_dirs {
-            text.push_str(&format!("  {:>10}  {}\n", human_bytes(dir.bytes), dir.path));
+            text.push_str(&format!(
+                "  {:>10}  {}\n",
+                devbuild::render::format_bytes(dir.bytes),
+                dir.path
+            ));
         }
     }
     text
@@ -288,21 +292,6 @@ fn count(n: u64, one: &str, many: &str) -> String {
     } else {
         format!("{n} {many}")
     }
-}
-
-/// Bytes as a person reads them: `512 B`, `1.5 KiB`, `12.0 MiB`.
-fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
 }
 
 fn explain(spec: &ContextSpec, paths: &[String]) -> Result<(), (u8, String)> {
@@ -388,7 +377,7 @@ fn write_output(spec: &ContextSpec, output: &Path) -> Result<(), (u8, String)> {
     eprintln!(
         "wrote {} entries, {} as tar, to {}",
         summary.entries,
-        human_bytes(summary.archive_bytes),
+        devbuild::render::format_bytes(summary.archive_bytes),
         if output.as_os_str() == "-" {
             "standard output".to_string()
         } else {

@@ -14,14 +14,21 @@
 //!
 //! When another step speaks before the current one is over, the current group is left with
 //! `#N ...` and reopened later under its name again, as buildx does. Task progress
-//! (`#2 transferring context: 2.34kB done`) is printed when it moved by 5% or 5 s. What
-//! devbuild does around BuildKit uses group `#0`: the Dockerfile's analysis
-//! (`#0 [analyze] …`), each pre-pull (`#0 [pull] docker.io/library/alpine:3.20`) and the
-//! context upload (`#0 [context] sending build context`), and, after the build, each
-//! output (`#0 [output] type=tar,dest=rootfs.tar`) and each push, whose lines are those of
-//! `docker push` (`#0 [push] registry.example/app:1`, `#0 5f70bf18a086 Pushing 1.2MB /
-//! 2.3MB`, `#0 1: digest: sha256:… size: 527`). At the end come the failed steps' last log
-//! lines between `------` rules and the warnings, as buildx prints them.
+//! (`#2 transferring context: 2.34kB done`) is printed when it moved by 5% or 5 s; updates
+//! of one task, and a step's end, are held for [`MERGE_WINDOW`] so that a task that starts
+//! and ends at once is one line (`#8 exporting layers 0.1s done`) and a late line of a step
+//! does not reopen it, as buildx merges the updates it prints at each refresh.
+//!
+//! Groups are numbered in the order they first print, as buildx's printer numbers them, and
+//! what devbuild does around BuildKit has groups of its own in the same sequence: the
+//! Dockerfile's analysis (`#1 [analyze] …`), each pre-pull (`#2 [pull]
+//! docker.io/library/alpine:3.20`, then the lines of `docker pull`: `#2 3.20: Pulling from
+//! library/alpine`), the context upload (`#3 [context] sending build context`), and, after
+//! the build, each output (`#9 [output] type=tar,dest=rootfs.tar`) and each push, whose
+//! lines are those of `docker push` (`#10 [push] registry.example/app:1`, `#10
+//! 5f70bf18a086: Pushing 1.2MB / 2.3MB`, `#10 1: digest: sha256:… size: 527`). At the end
+//! come the failed steps' last log lines between `------` rules, the failing instruction in
+//! its Dockerfile, and the warnings, as buildx prints them.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
@@ -35,6 +42,9 @@ use crate::events::{BuildEvent, Event, PullOutcome};
 const MIN_PROGRESS_DELTA: f64 = 0.05;
 /// …or this long after it was last printed.
 const MIN_TIME_DELTA: Duration = Duration::from_secs(5);
+/// How long a task's unfinished update, or a step's end, waits for what may follow it at
+/// once (buildx prints what changed at most every 100 ms).
+pub const MERGE_WINDOW: Duration = Duration::from_millis(100);
 
 /// The plain renderer: events in, buildx's plain text out.
 pub struct PlainRenderer<W: Write> {
@@ -50,6 +60,32 @@ pub struct PlainRenderer<W: Write> {
     completed_tasks: HashSet<(u32, String)>,
     /// Steps that completed while some of their tasks were still going: their `DONE` waits.
     pending_done: Vec<u32>,
+    /// The numbers shown, by group, in the order groups first printed.
+    numbers: HashMap<Group, u32>,
+    /// What is held for [`MERGE_WINDOW`]: the current group's end, or a task's unfinished
+    /// update, and since when.
+    held: Option<Held>,
+}
+
+/// Output held back for a moment (see [`MERGE_WINDOW`]).
+#[derive(Clone, Debug)]
+enum Held {
+    /// A step is over: its `DONE` (or other outcome) line.
+    Close { step: u32, since: Instant },
+    /// A task's update that is not its last.
+    Task {
+        step: u32,
+        id: String,
+        since: Instant,
+    },
+}
+
+impl Held {
+    fn since(&self) -> Instant {
+        match self {
+            Held::Close { since, .. } | Held::Task { since, .. } => *since,
+        }
+    }
 }
 
 /// A group of lines: a BuildKit step, or devbuild's own work (numbered `#0`).
@@ -81,6 +117,8 @@ impl<W: Write> PlainRenderer<W> {
             last_printed: HashMap::new(),
             completed_tasks: HashSet::new(),
             pending_done: Vec::new(),
+            numbers: HashMap::new(),
+            held: None,
         }
     }
 
@@ -92,19 +130,23 @@ impl<W: Write> PlainRenderer<W> {
     /// Prints what one event, which happened at `now`, adds.
     pub fn event(&mut self, event: &Event, now: Instant) -> io::Result<()> {
         self.state.apply(event, now);
+        self.release_unless_merging(event, now)?;
         match event {
             Event::Analyzed { images } => {
                 self.open(Group::Analysis)?;
                 for image in images {
-                    writeln!(self.out, "#0 {} {}", image.image, image.platform)?;
+                    self.line(
+                        &Group::Analysis,
+                        &format!("{} {}", image.image, image.platform),
+                    )?;
                 }
                 self.close(&Group::Analysis, "DONE 0.0s")?;
             }
             Event::ContextSelected { reason, .. } => {
                 if let Some(choice) = &self.state.context {
-                    let line = format!("#0 {}", choice.describe());
+                    let line = choice.describe();
                     self.open(Group::Upload)?;
-                    writeln!(self.out, "{line}")?;
+                    self.line(&Group::Upload, &line)?;
                 }
                 // No upload follows.
                 if reason.as_deref() == Some(crate::remote::FETCHED_BY_THE_ENGINE) {
@@ -123,7 +165,7 @@ impl<W: Write> PlainRenderer<W> {
                     .rev()
                     .find(|o| o.output == *output)
                     .map_or(0.0, |o| elapsed(o.started, o.ended, now).as_secs_f64());
-                writeln!(self.out, "#0 {} written", format_bytes(*bytes))?;
+                self.line(&group, &format!("{} written", format_bytes(*bytes)))?;
                 self.close(&group, &format!("DONE {took:.1}s"))?;
             }
             Event::Failed { message, .. } => {
@@ -138,18 +180,64 @@ impl<W: Write> PlainRenderer<W> {
         self.out.flush()
     }
 
+    /// Lets time pass: prints what was held for longer than [`MERGE_WINDOW`].
+    pub fn tick(&mut self, now: Instant) -> io::Result<()> {
+        if self
+            .held
+            .as_ref()
+            .is_some_and(|held| now.saturating_duration_since(held.since()) >= MERGE_WINDOW)
+        {
+            self.release(now)?;
+        }
+        self.out.flush()
+    }
+
+    /// Prints what is held unless `event` may merge with it: an update of the held step
+    /// within [`MERGE_WINDOW`].
+    fn release_unless_merging(&mut self, event: &Event, now: Instant) -> io::Result<()> {
+        let Some(held) = &self.held else {
+            return Ok(());
+        };
+        let held_step = match held {
+            Held::Close { step, .. } | Held::Task { step, .. } => *step,
+        };
+        let same_step = match event {
+            Event::Engine(
+                BuildEvent::StepProgress { step, .. }
+                | BuildEvent::StepLog { step, .. }
+                | BuildEvent::StepCompleted { step, .. }
+                | BuildEvent::StepCached { step, .. }
+                | BuildEvent::StepFailed { step, .. },
+            ) => *step == held_step,
+            _ => false,
+        };
+        if !same_step || now.saturating_duration_since(held.since()) >= MERGE_WINDOW {
+            self.release(now)?;
+        }
+        Ok(())
+    }
+
+    /// Prints what is held.
+    fn release(&mut self, now: Instant) -> io::Result<()> {
+        match self.held.take() {
+            Some(Held::Close { step, .. }) => self.close_now(step, now),
+            Some(Held::Task { step, id, .. }) => {
+                let printed = self.print_task(step, &id, now)?;
+                if printed {
+                    self.close_again(step, now)?;
+                }
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
     fn engine(&mut self, event: &BuildEvent, now: Instant) -> io::Result<()> {
         match event {
             BuildEvent::StepStarted { step, .. } => self.open(Group::Step(*step))?,
-            BuildEvent::StepCached { step, .. } => {
-                self.open(Group::Step(*step))?;
-                self.close_again(*step, now)?;
-            }
-            BuildEvent::StepCompleted { step, .. } => {
-                self.open(Group::Step(*step))?;
-                self.close_again(*step, now)?;
-            }
-            BuildEvent::StepFailed { step, .. } => {
+            BuildEvent::StepCached { step, .. }
+            | BuildEvent::StepCompleted { step, .. }
+            | BuildEvent::StepFailed { step, .. } => {
                 self.open(Group::Step(*step))?;
                 self.close_again(*step, now)?;
             }
@@ -170,12 +258,12 @@ impl<W: Write> PlainRenderer<W> {
                     .state
                     .step_by_number(*step)
                     .and_then(|s| s.logs.back())
-                    .map(|log| format!("#{step} {} {}", format_log_offset(log.offset), log.text))
+                    .map(|log| format!("{} {}", format_log_offset(log.offset), log.text))
                 else {
                     return Ok(());
                 };
                 self.open(Group::Step(*step))?;
-                writeln!(self.out, "{line}")?;
+                self.line(&Group::Step(*step), &line)?;
                 self.close_again(*step, now)?;
             }
             BuildEvent::Warning {
@@ -184,7 +272,7 @@ impl<W: Write> PlainRenderer<W> {
                 ..
             } if self.state.step_by_number(*step).is_some() => {
                 self.open(Group::Step(*step))?;
-                writeln!(self.out, "#{step} WARN: {message}")?;
+                self.line(&Group::Step(*step), &format!("WARN: {message}"))?;
                 self.close_again(*step, now)?;
             }
             BuildEvent::PullStarted { image, .. } => self.open(Group::Pull(image.clone()))?,
@@ -232,7 +320,7 @@ impl<W: Write> PlainRenderer<W> {
                 match outcome {
                     PullOutcome::Present => self.close(&group, "CACHED")?,
                     PullOutcome::Failed { reason } => {
-                        writeln!(self.out, "#0 WARN: {reason}")?;
+                        self.line(&group, &format!("WARN: {reason}"))?;
                         self.close(&group, &format!("DONE {took:.1}s"))?;
                     }
                     _ => self.close(&group, &format!("DONE {took:.1}s"))?,
@@ -246,6 +334,9 @@ impl<W: Write> PlainRenderer<W> {
     /// Ends the output: steps still waiting for their `DONE`, then the failed steps' logs
     /// and the warnings.
     pub fn finish(&mut self, now: Instant) -> io::Result<()> {
+        while self.held.is_some() {
+            self.release(now)?;
+        }
         for step in std::mem::take(&mut self.pending_done) {
             let Some(outcome) = self
                 .state
@@ -276,15 +367,15 @@ impl<W: Write> PlainRenderer<W> {
                 return Ok(());
             }
             self.open(Group::Upload)?;
-            writeln!(
-                self.out,
-                "#0 transferring context: {} entries {}{} done",
-                upload.entries,
+            let line = format!(
+                "transferring context: {} {}{} done",
+                entries(upload.entries),
                 format_bytes(upload.bytes),
                 seconds_text(took),
-            )?;
+            );
+            self.line(&Group::Upload, &line)?;
             if let Some(left_out) = upload.left_out() {
-                writeln!(self.out, "#0 left out: {left_out}")?;
+                self.line(&Group::Upload, &format!("left out: {left_out}"))?;
             }
             self.printed((Group::Upload, "done".into()), "", 0, now);
             return self.close(&Group::Upload, &format!("DONE {:.1}s", took.as_secs_f64()));
@@ -296,13 +387,15 @@ impl<W: Write> PlainRenderer<W> {
             return Ok(());
         }
         self.open(Group::Upload)?;
-        writeln!(
-            self.out,
-            "#0 transferring context:{} at {}/s{}",
+        let line = format!(
+            "transferring context:{}{}{}",
             bytes_text(current, total),
-            format_bytes(upload.bytes_per_sec),
+            super::rate_text(upload.bytes_per_sec, took)
+                .map(|rate| format!(" at {rate}"))
+                .unwrap_or_default(),
             seconds_text(took),
-        )?;
+        );
+        self.line(&Group::Upload, &line)?;
         self.printed(key, "", current, now);
         Ok(())
     }
@@ -318,12 +411,34 @@ impl<W: Write> PlainRenderer<W> {
     ) -> io::Result<bool> {
         let key = (Group::Step(step), id.to_string());
         if completed {
-            if !self.completed_tasks.insert((step, id.to_string())) {
+            if self.completed_tasks.contains(&(step, id.to_string())) {
                 return Ok(false);
             }
-        } else if !self.due(&key, "", current, total, now) {
+            // Its last update replaces one that was held.
+            if matches!(&self.held, Some(Held::Task { step: s, id: i, .. }) if *s == step && i == id)
+            {
+                self.held = None;
+            }
+            return self.print_task(step, id, now);
+        }
+        if !self.due(&key, "", current, total, now) {
             return Ok(false);
         }
+        if matches!(&self.held, Some(Held::Task { step: s, id: i, .. }) if *s == step && i == id) {
+            return Ok(false);
+        }
+        self.release(now)?;
+        self.held = Some(Held::Task {
+            step,
+            id: id.to_owned(),
+            since: now,
+        });
+        Ok(false)
+    }
+
+    /// Prints a task's line as it stands now.
+    fn print_task(&mut self, step: u32, id: &str, now: Instant) -> io::Result<bool> {
+        let key = (Group::Step(step), id.to_string());
         let Some(task) = self
             .state
             .step_by_number(step)
@@ -335,13 +450,18 @@ impl<W: Write> PlainRenderer<W> {
             .completed
             .unwrap_or(now)
             .saturating_duration_since(task.started);
-        let mut line = format!("#{step} {id}{}", bytes_text(current, total));
+        let (current, completed) = (task.current, task.completed.is_some());
+        // A task's end is printed once, whether it came held or not.
+        if completed && !self.completed_tasks.insert((step, id.to_string())) {
+            return Ok(false);
+        }
+        let mut line = format!("{id}{}", bytes_text(current, task.total));
         line.push_str(&seconds_text(took));
         if completed {
             line.push_str(" done");
         }
         self.open(Group::Step(step))?;
-        writeln!(self.out, "{line}")?;
+        self.line(&Group::Step(step), &line)?;
         self.printed(key, "", current, now);
         Ok(true)
     }
@@ -363,15 +483,16 @@ impl<W: Write> PlainRenderer<W> {
         if !self.due(&key, status, current, total, now) {
             return Ok(());
         }
-        self.open(group)?;
-        let mut line = String::from("#0 ");
+        self.open(group.clone())?;
+        // As `docker pull` and `docker push` print it: `<layer>: <status>`.
+        let mut line = String::new();
         if let Some(layer) = layer {
             line.push_str(layer);
-            line.push(' ');
+            line.push_str(": ");
         }
         line.push_str(status);
         line.push_str(&bytes_text(current, total));
-        writeln!(self.out, "{line}")?;
+        self.line(&group, &line)?;
         self.printed(key, status, current, now);
         Ok(())
     }
@@ -429,21 +550,43 @@ impl<W: Write> PlainRenderer<W> {
         if self.current.as_ref() == Some(&group) {
             return Ok(());
         }
+        self.release_held_close()?;
         if let Some(old) = self.current.take() {
-            writeln!(self.out, "#{} ...", index(&old))?;
+            writeln!(self.out, "#{} ...", self.number(&old))?;
         }
         if self.opened_any {
             writeln!(self.out)?;
         }
         self.opened_any = true;
-        writeln!(self.out, "#{} {}", index(&group), self.name(&group))?;
+        let next = self.numbers.len() as u32 + 1;
+        let number = *self.numbers.entry(group.clone()).or_insert(next);
+        writeln!(self.out, "#{number} {}", self.name(&group))?;
         self.current = Some(group);
         Ok(())
     }
 
+    /// A held step end is printed before another group opens.
+    fn release_held_close(&mut self) -> io::Result<()> {
+        if let Some(Held::Close { step, since }) = self.held {
+            self.held = None;
+            self.close_now(step, since)?;
+        }
+        Ok(())
+    }
+
+    /// One line of `group`, prefixed with its number.
+    fn line(&mut self, group: &Group, text: &str) -> io::Result<()> {
+        writeln!(self.out, "#{} {text}", self.number(group))
+    }
+
+    /// The number `group` was given when it first printed.
+    fn number(&self, group: &Group) -> u32 {
+        self.numbers.get(group).copied().unwrap_or(0)
+    }
+
     /// Ends `group` (the current one) with its outcome.
     fn close(&mut self, group: &Group, outcome: &str) -> io::Result<()> {
-        writeln!(self.out, "#{} {outcome}", index(group))?;
+        self.line(group, outcome)?;
         self.current = None;
         Ok(())
     }
@@ -452,13 +595,14 @@ impl<W: Write> PlainRenderer<W> {
     /// of its tasks is still going; else leaves it open (buildx keeps a step open while a
     /// task of it goes on, and closes it again when a late line was printed into it).
     fn close_again(&mut self, step: u32, now: Instant) -> io::Result<()> {
-        let Some(outcome) = self
+        let over = self
             .state
             .step_by_number(step)
             .and_then(|s| outcome(s, now))
-        else {
+            .is_some();
+        if !over {
             return Ok(());
-        };
+        }
         if self.has_open_tasks(step) {
             if !self.pending_done.contains(&step) {
                 self.pending_done.push(step);
@@ -466,6 +610,26 @@ impl<W: Write> PlainRenderer<W> {
             return Ok(());
         }
         self.pending_done.retain(|s| *s != step);
+        if !matches!(self.held, Some(Held::Close { step: s, .. }) if s == step) {
+            self.release(now)?;
+        }
+        // Held a moment: a late line of the step comes before its end, not after it.
+        self.held = Some(Held::Close { step, since: now });
+        Ok(())
+    }
+
+    /// Ends a step's group with its outcome now, if the step is still the current group.
+    fn close_now(&mut self, step: u32, now: Instant) -> io::Result<()> {
+        let Some(outcome) = self
+            .state
+            .step_by_number(step)
+            .and_then(|s| outcome(s, now))
+        else {
+            return Ok(());
+        };
+        if self.current != Some(Group::Step(step)) {
+            self.open(Group::Step(step))?;
+        }
         self.close(&Group::Step(step), &outcome)
     }
 
@@ -496,10 +660,12 @@ fn outcome(step: &Step, now: Instant) -> Option<String> {
     }
 }
 
-fn index(group: &Group) -> u32 {
-    match group {
-        Group::Step(step) => *step,
-        _ => 0,
+/// `1 entry`, `2 entries`.
+fn entries(count: u64) -> String {
+    if count == 1 {
+        "1 entry".to_owned()
+    } else {
+        format!("{count} entries")
     }
 }
 

@@ -4,9 +4,11 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use engine_client::progress::FAILURE_LOG_LINES;
-
 use crate::events::{BuildEvent, ContextUsed, Event, NeededImage, PullOutcome};
+use crate::source::SourceExcerpt;
+
+/// How many of a step's last log lines are kept, for the tail shown after a failure.
+pub const FAILURE_LOG_LINES: usize = 20;
 
 /// Everything the events of one build have said so far: its steps with their progress, logs
 /// and warnings, the pre-pulls, the context upload, the outcome. The live view is drawn
@@ -30,6 +32,8 @@ pub struct State {
     /// Every warning's message, in order.
     pub(crate) warnings: Vec<String>,
     pub(crate) outcome: Option<Outcome>,
+    /// The failing instruction in its Dockerfile, when the build failed at one.
+    pub(crate) source: Option<SourceExcerpt>,
     /// The image id, once the engine sent it.
     pub(crate) image_id: Option<String>,
     /// The pushes of the built image's tags, after the build.
@@ -307,8 +311,9 @@ impl State {
                 self.outcome = Some(Outcome::Finished);
                 self.ended.get_or_insert(now);
             }
-            Event::Failed { .. } => {
+            Event::Failed { source, .. } => {
                 self.outcome = Some(Outcome::Failed);
+                self.source.clone_from(source);
                 self.ended.get_or_insert(now);
                 for output in self.outputs.iter_mut().filter(|o| o.ended.is_none()) {
                     output.failed = true;
@@ -438,13 +443,18 @@ impl State {
                 total,
             } => {
                 let pull = self.pull(image, now);
-                let Some(layer) = layer else {
+                // `<tag>: Pulling from <repository>` is about the image, not a layer.
+                let Some(layer) = layer
+                    .as_ref()
+                    .filter(|_| !status.starts_with("Pulling from"))
+                else {
                     return;
                 };
                 let layer = LayerTransfer::of(&mut pull.layers, layer);
                 match status.as_str() {
                     "Downloading" => layer.progress(*current, *total),
-                    "Download complete" | "Verifying Checksum" | "Extracting" | "Pull complete" => {
+                    "Download complete" | "Verifying Checksum" | "Extracting" | "Pull complete"
+                    | "Already exists" => {
                         layer.done = true;
                     }
                     _ => {}
@@ -497,6 +507,22 @@ impl State {
             BuildEvent::Stream { .. } | BuildEvent::Error { .. } => {}
             _ => {}
         }
+    }
+
+    /// How many of the jobs the live view counts (`(n/m)`) are over, and how many there
+    /// are: BuildKit's steps and devbuild's own (the analysis, each pull, the upload, each
+    /// output and push).
+    pub fn counts(&self) -> (usize, usize) {
+        let over = |job: &JobRef| match *job {
+            JobRef::Analysis => true,
+            JobRef::Pull(i) => self.pulls[i].ended.is_some(),
+            JobRef::Upload => self.upload.as_ref().is_some_and(|u| u.ended.is_some()),
+            JobRef::Step(i) => self.steps[i].is_completed(),
+            JobRef::Push(i) => self.pushes[i].ended.is_some(),
+            JobRef::Output(i) => self.outputs[i].ended.is_some(),
+        };
+        let done = self.jobs.iter().filter(|job| over(job)).count();
+        (done, self.jobs.len())
     }
 
     /// Whether the result came.

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use unicode_width::UnicodeWidthChar;
 
-use super::state::{elapsed, JobRef, State, Step, StepStatus};
+use super::state::{elapsed, JobRef, LayerTransfer, State, Step, StepStatus};
 use super::{format_bytes, trailer, TrailerKind};
 use crate::events::{Event, PullOutcome};
 
@@ -165,8 +165,8 @@ pub fn frame(state: &State, now: Instant, size: TermSize, view: View) -> Vec<Lin
             .unwrap_or(now)
             .saturating_duration_since(started)
     });
-    let total = state.steps.len();
-    let completed = state.steps.iter().filter(|s| s.is_completed()).count();
+    // devbuild's own jobs (analysis, pulls, upload, outputs, pushes) count as BuildKit's do.
+    let (completed, total) = state.counts();
     let mut header = format!(
         "[+] Building {:.1}s ({completed}/{total})",
         elapsed.as_secs_f64()
@@ -268,7 +268,12 @@ fn jobs(state: &State, now: Instant, view: View) -> Vec<Job> {
                 let secs = elapsed(pull.started, pull.ended, now).as_secs_f64();
                 let (done, total) = pull.bytes();
                 let mut job = match &pull.outcome {
-                    None => transferring(format!("[pull] {}", pull.image), secs, done, total),
+                    None => {
+                        let job = transferring(format!("[pull] {}", pull.image), secs, done, total);
+                        jobs.push(job);
+                        layer_jobs(&pull.layers, secs, &mut jobs);
+                        continue;
+                    }
                     Some(PullOutcome::Present) => Job::new(
                         format!("CACHED [pull] {}", pull.image),
                         0.0,
@@ -300,8 +305,16 @@ fn jobs(state: &State, now: Instant, view: View) -> Vec<Job> {
                 let secs = elapsed(upload.started, upload.ended, now).as_secs_f64();
                 let name = "[context] sending build context".to_string();
                 let bytes = format_bytes(upload.bytes);
-                let rate = format!("{}/s", format_bytes(upload.bytes_per_sec));
-                let entries = format!("{} entries", upload.entries);
+                let rate = super::rate_text(
+                    upload.bytes_per_sec,
+                    elapsed(upload.started, upload.ended, now),
+                )
+                .map(|rate| format!(" {rate}"))
+                .unwrap_or_default();
+                let entries = match upload.entries {
+                    1 => "1 entry".to_owned(),
+                    n => format!("{n} entries"),
+                };
                 let job = if upload.ended.is_some() {
                     let mut job = Job::new(name, secs, Style::Done, true);
                     job.status = vec![format!("{entries} {bytes}"), bytes];
@@ -316,15 +329,15 @@ fn jobs(state: &State, now: Instant, view: View) -> Vec<Job> {
                         Some(total) => {
                             let of = format!("{bytes} / {}", format_bytes(total));
                             vec![
-                                format!("{} {of} {rate}", bar(upload.bytes, total)),
-                                format!("{of} {rate}"),
+                                format!("{} {of}{rate}", bar(upload.bytes, total)),
+                                format!("{of}{rate}"),
                                 of,
                                 percent(upload.bytes, total),
                             ]
                         }
                         None => vec![
-                            format!("{entries} {bytes} {rate}"),
-                            format!("{bytes} {rate}"),
+                            format!("{entries} {bytes}{rate}"),
+                            format!("{bytes}{rate}"),
                             bytes,
                         ],
                     };
@@ -351,7 +364,10 @@ fn jobs(state: &State, now: Instant, view: View) -> Vec<Job> {
                         job
                     }
                     (None, None) => {
-                        transferring(format!("[push] {}", push.image), secs, done, total)
+                        let job = transferring(format!("[push] {}", push.image), secs, done, total);
+                        jobs.push(job);
+                        layer_jobs(&push.layers, secs, &mut jobs);
+                        continue;
                     }
                 };
                 jobs.push(job);
@@ -431,6 +447,31 @@ fn step_jobs(step: &Step, now: Instant, view: View, jobs: &mut Vec<Job>) {
             Style::Warning,
             true,
         ));
+    }
+}
+
+/// A line per layer of a pull or a push under way, as `docker pull` draws a bar per layer:
+/// ` => => 6a299ae9cfd9 [===>      ] 16.00MB / 48.12MB`, `done` once moved.
+fn layer_jobs(layers: &[LayerTransfer], secs: f64, jobs: &mut Vec<Job>) {
+    for layer in layers {
+        let name = format!("=> {}", layer.id);
+        let job = match (layer.done, layer.total.filter(|t| *t > 0)) {
+            (true, total) => {
+                let mut job = Job::new(name, secs, Style::Done, true);
+                job.status = vec![total.map_or_else(
+                    || "done".to_owned(),
+                    |t| format!("{} done", format_bytes(t)),
+                )];
+                job
+            }
+            (false, Some(total)) => {
+                let mut job = transferring(name, secs, layer.moved.min(total), total);
+                job.name_first = false;
+                job
+            }
+            (false, None) => Job::new(name, secs, Style::Normal, false),
+        };
+        jobs.push(job);
     }
 }
 
