@@ -95,10 +95,10 @@ engine_test! {
             assert!(output.status.success(), "{flag}: {}", String::from_utf8_lossy(&output.stderr));
             let sent = stdout
                 .lines()
+                .rev()
                 .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
                 .filter(|event| event["event"] == "upload_progress" && event["done"] == true)
-                .filter_map(|event| event["bytes"].as_u64())
-                .last()
+                .find_map(|event| event["bytes"].as_u64())
                 .unwrap_or_else(|| panic!("{flag}: no final upload event in {stdout}"));
             assert_eq!(sent < 64 << 10, compressed, "{flag}: {sent} bytes sent");
         }

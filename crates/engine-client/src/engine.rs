@@ -853,7 +853,7 @@ fn connect_ssh(
     secs: u64,
     unsupported: &dyn Fn(String) -> EngineError,
 ) -> Result<Docker, EngineError> {
-    let target = crate::ssh::SshTarget::parse(host).map_err(|reason| unsupported(reason))?;
+    let target = crate::ssh::SshTarget::parse(host).map_err(unsupported)?;
     crate::ssh::connect(target, secs).map_err(|e| unsupported(format!("SSH setup failed: {e}")))
 }
 
