@@ -420,6 +420,8 @@ fn write_env(layout: &Layout, registry: &registry::Registry) -> Result<TestEnv, 
             git_url: r.git_url,
             http_url: r.http_url,
         }),
+        tls: None,
+        ssh: None,
     };
     let path = layout.env_file();
     fs::write(&path, env.render()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
