@@ -14,7 +14,13 @@
 //! `DEVBUILD_TEST_AUTHZ_RULES` (the rules file tests append `deny …` lines to); when the
 //! remote contexts' servers are up, `DEVBUILD_TEST_GIT_URL` (`git://127.0.0.1:<port>/context.git`),
 //! `DEVBUILD_TEST_HTTP_URL` (`http://127.0.0.1:<port>`) and `DEVBUILD_TEST_TARBALL_URL`
-//! (`<http url>/context.tar.gz`).
+//! (`<http url>/context.tar.gz`); when Engine 26.1 serves tcp+TLS, `DEVBUILD_TEST_TLS_HOST`,
+//! `DEVBUILD_TEST_TLS_CERT_PATH`, `DEVBUILD_TEST_TLS_WRONG_CA_PATH` and
+//! `DEVBUILD_TEST_TLS_EXPIRED_CERT_PATH` ([`TlsEntry`]); when it serves ssh,
+//! `DEVBUILD_TEST_SSH_HOST`, `DEVBUILD_TEST_SSH_CONFIG`, `DEVBUILD_TEST_SSH_BIN`,
+//! `DEVBUILD_TEST_SSH_KNOWN_HOSTS`, `DEVBUILD_TEST_SSH_KEY`, `DEVBUILD_TEST_SSH_COMMAND_LOG`,
+//! `DEVBUILD_TEST_SSH_BAD_KNOWN_HOSTS`, `DEVBUILD_TEST_SSH_BAD_CONFIG` and
+//! `DEVBUILD_TEST_SSH_BAD_BIN` ([`SshEntry`]).
 
 use crate::Registry;
 use std::collections::HashMap;
@@ -86,6 +92,58 @@ pub struct RemoteEntry {
     pub tarball_url: String,
 }
 
+/// Engine 26.1 over tcp+TLS (`DEVBUILD_TEST_TLS_*`; see `xtask/src/engine/tls.rs`): the same
+/// engine as [`TestEnv::engines`]' 26.1, on a second listener started with `--tlsverify`.
+///
+/// Each `*_PATH` is a directory as the docker CLI's `DOCKER_CERT_PATH` wants it: `ca.pem`
+/// (the CA the client trusts), `cert.pem` and `key.pem` (the client's certificate and key).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TlsEntry {
+    /// `tcp://127.0.0.1:<port>`. The server's certificate names `IP:127.0.0.1` only, so
+    /// `tcp://localhost:<port>` fails the host name check.
+    pub host: String,
+    /// The good client: the engine's CA, a client certificate it signed (clientAuth), its key.
+    pub cert_path: PathBuf,
+    /// The same client certificate and key, but the `ca.pem` of another, unrelated CA: the
+    /// client cannot verify the server (`certificate signed by unknown authority`).
+    pub wrong_ca_path: PathBuf,
+    /// The engine's CA and a client certificate it signed that expired in 2020: the engine
+    /// refuses the handshake.
+    pub expired_cert_path: PathBuf,
+}
+
+/// Engine 26.1 over ssh (`DEVBUILD_TEST_SSH_*`; see `xtask/src/engine/ssh.rs`): Debian's
+/// sshd on 127.0.0.1, whose one authorized key is forced to run `docker system dial-stdio`
+/// against the 26.1 engine's socket, whatever command the client asks for.
+///
+/// A client that runs plain `ssh` (the docker CLI, devbuild) uses the harness's client
+/// configuration when [`SshEntry::bin`] comes first in its `PATH`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SshEntry {
+    /// `ssh://root@127.0.0.1:<port>`.
+    pub host: String,
+    /// The ssh client configuration (`ssh -F`): a `Host 127.0.0.1` entry with the port, the
+    /// user, the key ([`SshEntry::key`], `IdentitiesOnly yes`), the known hosts file
+    /// ([`SshEntry::known_hosts`], `StrictHostKeyChecking yes`) and `BatchMode yes`.
+    pub config: PathBuf,
+    /// A directory holding an executable `ssh` that runs the system ssh with `-F <config>`
+    /// and its own arguments: put it first in `PATH`.
+    pub bin: PathBuf,
+    /// The known hosts file: the server's host key as `[127.0.0.1]:<port> ssh-ed25519 …`.
+    pub known_hosts: PathBuf,
+    /// The client's private key (ed25519, no passphrase).
+    pub key: PathBuf,
+    /// One line per session: the command the client asked for (`$SSH_ORIGINAL_COMMAND`,
+    /// e.g. `docker system dial-stdio`), which the forced command logs and then ignores.
+    pub command_log: PathBuf,
+    /// A known hosts file with a wrong host key for `[127.0.0.1]:<port>`.
+    pub bad_known_hosts: PathBuf,
+    /// [`SshEntry::config`] with [`SshEntry::bad_known_hosts`]: ssh refuses the host key.
+    pub bad_config: PathBuf,
+    /// Like [`SshEntry::bin`], with [`SshEntry::bad_config`].
+    pub bad_bin: PathBuf,
+}
+
 /// Everything in the env file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TestEnv {
@@ -103,6 +161,10 @@ pub struct TestEnv {
     pub private_image: String,
     /// The remote build contexts, when their servers were up.
     pub remote: Option<RemoteEntry>,
+    /// Engine 26.1 over tcp+TLS, when it was up.
+    pub tls: Option<TlsEntry>,
+    /// Engine 26.1 over ssh, when its sshd was up.
+    pub ssh: Option<SshEntry>,
 }
 
 /// Quotes `value` for a POSIX shell, only when it holds anything but safe characters.
@@ -166,6 +228,37 @@ impl TestEnv {
             line("DEVBUILD_TEST_HTTP_URL", &remote.http_url);
             line("DEVBUILD_TEST_TARBALL_URL", &remote.tarball_url);
         }
+        if let Some(tls) = &self.tls {
+            line("DEVBUILD_TEST_TLS_HOST", &tls.host);
+            line(
+                "DEVBUILD_TEST_TLS_CERT_PATH",
+                &tls.cert_path.to_string_lossy(),
+            );
+            line(
+                "DEVBUILD_TEST_TLS_WRONG_CA_PATH",
+                &tls.wrong_ca_path.to_string_lossy(),
+            );
+            line(
+                "DEVBUILD_TEST_TLS_EXPIRED_CERT_PATH",
+                &tls.expired_cert_path.to_string_lossy(),
+            );
+        }
+        if let Some(ssh) = &self.ssh {
+            line("DEVBUILD_TEST_SSH_HOST", &ssh.host);
+            let paths = [
+                ("DEVBUILD_TEST_SSH_CONFIG", &ssh.config),
+                ("DEVBUILD_TEST_SSH_BIN", &ssh.bin),
+                ("DEVBUILD_TEST_SSH_KNOWN_HOSTS", &ssh.known_hosts),
+                ("DEVBUILD_TEST_SSH_KEY", &ssh.key),
+                ("DEVBUILD_TEST_SSH_COMMAND_LOG", &ssh.command_log),
+                ("DEVBUILD_TEST_SSH_BAD_KNOWN_HOSTS", &ssh.bad_known_hosts),
+                ("DEVBUILD_TEST_SSH_BAD_CONFIG", &ssh.bad_config),
+                ("DEVBUILD_TEST_SSH_BAD_BIN", &ssh.bad_bin),
+            ];
+            for (key, path) in paths {
+                line(key, &path.to_string_lossy());
+            }
+        }
         out
     }
 
@@ -227,10 +320,36 @@ impl TestEnv {
                 tarball_url: get("DEVBUILD_TEST_TARBALL_URL")?,
             }),
         };
+        let path = |key: &str| get(key).map(PathBuf::from);
+        let tls = match vars.contains_key("DEVBUILD_TEST_TLS_HOST") {
+            false => None,
+            true => Some(TlsEntry {
+                host: get("DEVBUILD_TEST_TLS_HOST")?,
+                cert_path: path("DEVBUILD_TEST_TLS_CERT_PATH")?,
+                wrong_ca_path: path("DEVBUILD_TEST_TLS_WRONG_CA_PATH")?,
+                expired_cert_path: path("DEVBUILD_TEST_TLS_EXPIRED_CERT_PATH")?,
+            }),
+        };
+        let ssh = match vars.contains_key("DEVBUILD_TEST_SSH_HOST") {
+            false => None,
+            true => Some(SshEntry {
+                host: get("DEVBUILD_TEST_SSH_HOST")?,
+                config: path("DEVBUILD_TEST_SSH_CONFIG")?,
+                bin: path("DEVBUILD_TEST_SSH_BIN")?,
+                known_hosts: path("DEVBUILD_TEST_SSH_KNOWN_HOSTS")?,
+                key: path("DEVBUILD_TEST_SSH_KEY")?,
+                command_log: path("DEVBUILD_TEST_SSH_COMMAND_LOG")?,
+                bad_known_hosts: path("DEVBUILD_TEST_SSH_BAD_KNOWN_HOSTS")?,
+                bad_config: path("DEVBUILD_TEST_SSH_BAD_CONFIG")?,
+                bad_bin: path("DEVBUILD_TEST_SSH_BAD_BIN")?,
+            }),
+        };
         Ok(TestEnv {
             engines,
             authz,
             remote,
+            tls,
+            ssh,
             registry: Registry {
                 address: get("DEVBUILD_TEST_REGISTRY")?,
                 username: get("DEVBUILD_TEST_REGISTRY_USERNAME")?,
@@ -258,15 +377,48 @@ impl TestEnv {
     /// The remote build contexts, or `None` after one loud `SKIPPED` line when the env file
     /// has none (a panic under CI, like a missing engine).
     pub fn remote_or_skip() -> Option<&'static RemoteEntry> {
+        TestEnv::part_or_skip(
+            |env| env.remote.as_ref(),
+            "DEVBUILD_TEST_GIT_URL",
+            "remote build contexts",
+        )
+    }
+
+    /// Engine 26.1 over tcp+TLS, or `None` after one loud `SKIPPED` line when the env file
+    /// has none (a panic under CI, like a missing engine).
+    pub fn tls_or_skip() -> Option<&'static TlsEntry> {
+        TestEnv::part_or_skip(
+            |env| env.tls.as_ref(),
+            "DEVBUILD_TEST_TLS_HOST",
+            "Engine 26.1 over tcp+TLS",
+        )
+    }
+
+    /// Engine 26.1 over ssh, or `None` after one loud `SKIPPED` line when the env file has
+    /// none (a panic under CI, like a missing engine).
+    pub fn ssh_or_skip() -> Option<&'static SshEntry> {
+        TestEnv::part_or_skip(
+            |env| env.ssh.as_ref(),
+            "DEVBUILD_TEST_SSH_HOST",
+            "Engine 26.1 over ssh",
+        )
+    }
+
+    /// `part` of the env file, or `None` after a `SKIPPED` line naming `what` and the missing
+    /// `key` (a panic under CI).
+    fn part_or_skip<T>(
+        part: impl FnOnce(&'static TestEnv) -> Option<&'static T>,
+        key: &str,
+        what: &str,
+    ) -> Option<&'static T> {
         let why = match TestEnv::load() {
-            Ok(env) => match &env.remote {
-                Some(remote) => return Some(remote),
-                None => format!("{} has no DEVBUILD_TEST_GIT_URL", env_file_path().display()),
+            Ok(env) => match part(env) {
+                Some(found) => return Some(found),
+                None => format!("{} has no {key}", env_file_path().display()),
             },
             Err(e) => e,
         };
-        let message =
-            format!("no remote build contexts: {why}; run `cargo xtask engine up` to get them");
+        let message = format!("no {what}: {why}; run `cargo xtask engine up`");
         if must_not_skip() {
             panic!("{message} (docker-backed tests never skip in CI)");
         }
@@ -387,14 +539,23 @@ DEVBUILD_TEST_AUTHZ_RULES=/t/authz-plugin/rules
             env.remote.as_ref().unwrap().git_url,
             "git://127.0.0.1:40001/context.git"
         );
+        assert_eq!(env.tls.as_ref().unwrap().host, "tcp://127.0.0.1:40003");
+        assert_eq!(
+            env.ssh.as_ref().unwrap().bad_bin,
+            PathBuf::from("/w/target/devbuild-engines/ssh/bad-bin")
+        );
         let without = TestEnv {
             authz: None,
             remote: None,
+            tls: None,
+            ssh: None,
             ..env
         };
         let text = without.render();
         assert!(!text.contains("AUTHZ"), "{text}");
         assert!(!text.contains("_URL"), "{text}");
+        assert!(!text.contains("TLS"), "{text}");
+        assert!(!text.contains("SSH"), "{text}");
         assert_eq!(TestEnv::parse(&text).unwrap(), without);
     }
 

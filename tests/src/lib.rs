@@ -33,6 +33,11 @@
 //!
 //! The harness also serves remote build contexts on 127.0.0.1 (a git repository and a
 //! tarball, [`RemoteEntry`]); tests get them from [`TestEnv::remote_or_skip`].
+//!
+//! Engine 26.1 is also served remotely, as a remote engine is reached: over tcp+TLS
+//! (`--tlsverify`, [`TlsEntry`], from [`TestEnv::tls_or_skip`]) and over ssh (Debian's sshd
+//! running `docker system dial-stdio`, [`SshEntry`], from [`TestEnv::ssh_or_skip`]), with
+//! certificates, keys and client configurations generated for the run, good and bad ones.
 
 #![deny(missing_docs)]
 
@@ -53,7 +58,8 @@ pub mod tar;
 pub use authz::{run_on_authz, Access as AuthzAccess, AuthzEngine, LoggedRequest};
 pub use engine::{ImageGuard, StreamOutcome, TestEngine};
 pub use env::{
-    env_file_path, must_not_skip, shell_quote, AuthzEntry, EngineEntry, RemoteEntry, TestEnv,
+    env_file_path, must_not_skip, shell_quote, AuthzEntry, EngineEntry, RemoteEntry, SshEntry,
+    TestEnv, TlsEntry,
 };
 pub use image_fs::{FsNode, ImageFs, NodeKind};
 pub use proxy::UnixProxy;
@@ -73,6 +79,11 @@ pub fn incompressible_bytes(len: usize) -> Vec<u8> {
         })
         .collect()
 }
+
+/// The docker CLI the harness installs (Debian 12's `docker.io`, the 20.10 CLI): the real
+/// client the remote endpoints are checked with, and what the ssh endpoint's forced command
+/// runs (`docker system dial-stdio`).
+pub const DOCKER_CLI: &str = "/usr/bin/docker";
 
 /// The engine versions every docker-backed test runs against.
 pub const ENGINE_VERSIONS: [&str; 2] = ["20.10", "26.1"];

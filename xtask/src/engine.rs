@@ -18,9 +18,19 @@
 //!   registry/               config.yml htpasswd data/ registry.pid registry.log port
 //!   remote/                 git/context.git www/ git-daemon.{pid,log} git-port http.{pid,log} http-port
 //!                           (remote build contexts: `git daemon` and `cargo xtask http-serve`)
+//!   tls/                    Engine 26.1's tcp+TLS listener: port, ca/ other-ca/ server/,
+//!                           the clients' cert dirs client/ wrong-ca/ expired/ (see `tls`)
+//!   ssh/                    Engine 26.1 over ssh: sshd_config sshd.{pid,log} port host_key
+//!                           client_key authorized_keys dial-stdio commands.log, the client
+//!                           side known_hosts config bin/ssh, and bad_known_hosts bad_config
+//!                           bad-bin/ssh (see `ssh`)
 //!   docker-config/          config.json (registry credentials), cli-plugins/docker-buildx
 //!   env                     the env file (see `TestEnv`)
 //! ```
+//!
+//! Engine 26.1 is also served as a remote engine is reached, for the remote-engine tests:
+//! over tcp+TLS on 127.0.0.1 (`--tlsverify`, a CA and certificates generated for each start)
+//! and over ssh (Debian's sshd on 127.0.0.1, its key forced to `docker system dial-stdio`).
 //!
 //! `down` stops exactly the processes `up` started (by pid, checked against their command
 //! line), deletes the bridges and removes everything but `cache/` (and the lock file).
@@ -34,6 +44,8 @@ mod provision;
 mod registry;
 mod remote;
 mod seed;
+mod ssh;
+mod tls;
 
 use devbuild_tests::shell_quote;
 use std::fs;
@@ -54,6 +66,9 @@ pub struct EngineSpec {
     pub key: &'static str,
     /// Whether dockerd runs behind the harness's authorization plugin.
     pub authz: bool,
+    /// Whether the engine is also served remotely: over tcp+TLS (a second listener) and over
+    /// ssh (`docker system dial-stdio` on its socket).
+    pub remote: bool,
 }
 
 /// The engines every docker-backed test runs against, oldest first.
@@ -64,6 +79,7 @@ pub const ENGINES: [EngineSpec; 2] = [
         api_version: "1.41",
         key: "20_10",
         authz: false,
+        remote: false,
     },
     EngineSpec {
         name: "26.1",
@@ -71,6 +87,7 @@ pub const ENGINES: [EngineSpec; 2] = [
         api_version: "1.45",
         key: "26_1",
         authz: false,
+        remote: true,
     },
 ];
 
@@ -81,6 +98,7 @@ pub const AUTHZ_ENGINE: EngineSpec = EngineSpec {
     api_version: "1.45",
     key: "authz",
     authz: true,
+    remote: false,
 };
 
 /// Every engine `up` starts by default (`--engine all`).
@@ -171,7 +189,7 @@ impl Layout {
 
 // The env file's contents, written by `up` and read by `engine env`, the bench and the demo:
 // the tests' own definition, so that the file has one format for its writer and its readers.
-pub use devbuild_tests::{AuthzEntry, EngineEntry, RemoteEntry, TestEnv};
+pub use devbuild_tests::{AuthzEntry, EngineEntry, RemoteEntry, SshEntry, TestEnv, TlsEntry};
 
 /// The lines `cargo xtask engine env` prints for one engine of `env` (for the authz engine,
 /// also its plugin, log and rules).
@@ -333,7 +351,7 @@ fn env_exports(layout: &Layout, spec: &EngineSpec) -> Result<String, String> {
 
 /// `engine up`: provisions what is missing, starts the registry and the selected engines
 /// (reusing those already up, cleaning up after killed runs; the authz engine's plugin
-/// first), seeds images, writes the env file and returns what it holds. The caller holds the
+/// first; Engine 26.1 with its TLS listener, then its sshd), seeds images, writes the env file and returns what it holds. The caller holds the
 /// lock ([`lock`]).
 pub fn up(specs: &[&'static EngineSpec]) -> Result<TestEnv, String> {
     let started = Instant::now();
@@ -369,6 +387,10 @@ pub fn up(specs: &[&'static EngineSpec]) -> Result<TestEnv, String> {
             plugin.as_deref(),
         )?);
     }
+    if let Some(remote) = running.iter().find(|r| r.spec.remote) {
+        eprintln!("--> ssh (engine {})", remote.spec.name);
+        ssh::ensure_running(&layout, &remote.socket, remote.spec.api_version)?;
+    }
     eprintln!("--> images");
     for engine in &running {
         seed::base_image(&layout, engine)?;
@@ -383,7 +405,7 @@ pub fn up(specs: &[&'static EngineSpec]) -> Result<TestEnv, String> {
     Ok(env)
 }
 
-/// Writes the env file for every engine that answers now.
+/// Writes the env file for every engine (and remote endpoint) that answers now.
 fn write_env(layout: &Layout, registry: &registry::Registry) -> Result<TestEnv, String> {
     let entry = |r: daemon::Running| EngineEntry {
         version: r.spec.name.to_string(),
@@ -420,6 +442,32 @@ fn write_env(layout: &Layout, registry: &registry::Registry) -> Result<TestEnv, 
             git_url: r.git_url,
             http_url: r.http_url,
         }),
+        tls: None,
+        ssh: None,
+    };
+    let remote_spec = ENGINES.iter().find(|s| s.remote);
+    let tls = remote_spec
+        .and_then(|spec| tls::existing(layout).filter(|t| t.answers(layout, spec.api_version)));
+    let ssh = remote_spec.and_then(|spec| ssh::running(layout, spec.api_version));
+    let env = TestEnv {
+        tls: tls.map(|t| TlsEntry {
+            host: t.host(),
+            cert_path: t.client(),
+            wrong_ca_path: t.wrong_ca(),
+            expired_cert_path: t.expired(),
+        }),
+        ssh: ssh.map(|s| SshEntry {
+            host: s.host(),
+            config: s.config(),
+            bin: s.bin(),
+            known_hosts: s.known_hosts(),
+            key: s.key(),
+            command_log: s.command_log(),
+            bad_known_hosts: s.bad_known_hosts(),
+            bad_config: s.bad_config(),
+            bad_bin: s.bad_bin(),
+        }),
+        ..env
     };
     let path = layout.env_file();
     fs::write(&path, env.render()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -458,7 +506,8 @@ fn write_docker_config(
     Ok(())
 }
 
-/// `engine down`: stops the selected engines (the authz engine's plugin after its engine;
+/// `engine down`: stops the selected engines (the authz engine's plugin after its engine,
+/// Engine 26.1's sshd before it, its TLS material removed with it;
 /// once no engine is left, the registry) by pid, deletes their bridges and removes their
 /// state. The cache stays. The caller holds the lock ([`lock`]).
 pub fn down(specs: &[&'static EngineSpec]) -> Result<(), String> {
@@ -466,6 +515,12 @@ pub fn down(specs: &[&'static EngineSpec]) -> Result<(), String> {
     eprintln!("==> engine down: state in {}", layout.root().display());
     let mut errors = Vec::new();
     for spec in specs {
+        if spec.remote {
+            eprintln!("--> ssh (engine {})", spec.name);
+            if let Err(e) = ssh::stop(&layout) {
+                errors.push(e);
+            }
+        }
         eprintln!("--> engine {}", spec.name);
         if let Err(e) = daemon::stop(&layout, spec) {
             errors.push(e);

@@ -6,6 +6,10 @@
 //! The authz engine gets `--authorization-plugin=<name>`: dockerd activates the plugin when
 //! it starts (and does not start without it), then asks it about every API request.
 //!
+//! The engine with `EngineSpec::remote` (26.1) also listens on tcp+TLS (`--tlsverify`,
+//! certificates generated for each start, see `tls`); an engine that is up without it (started
+//! by an older harness) is restarted.
+//!
 //! Flags worth knowing: `--config-file` points at an empty file so `/etc/docker/daemon.json`
 //! is never read; `--iptables=false --ip-masq=false --ip-forward=false` leave the host's
 //! firewall and sysctls alone (containers get a bridge but no route out, which BuildKit's
@@ -15,7 +19,9 @@
 
 use super::http::get_unix;
 use super::process::{self, our_pid, pids_mentioning, spawn_detached, terminate, wait_until};
-use super::{EngineSpec, Layout};
+use super::{tls, EngineSpec, Layout};
+use devbuild_tests::DOCKER_CLI;
+use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -101,21 +107,34 @@ pub fn ensure_running(
     engine26: Option<&Path>,
     authz_plugin: Option<&str>,
 ) -> Result<Running, String> {
-    if let Some(running) = probe(layout, spec) {
-        eprintln!(
-            "    engine {}: already up on {}",
-            spec.name,
-            running.socket.display()
-        );
-        return check_api(running);
-    }
+    // Up and serving everything it should (for the remote engine, its TLS listener too).
+    let serving = || {
+        probe(layout, spec).filter(|_| {
+            !spec.remote
+                || tls::existing(layout).is_some_and(|t| t.answers(layout, spec.api_version))
+        })
+    };
     let dir = layout.engine_dir(spec);
     let socket = socket(layout, spec);
-    // A dockerd of ours that is alive but does not answer may still be starting.
-    if our_pid(&pid_file(layout, spec), &socket.to_string_lossy()).is_some()
-        && wait_until(Duration::from_secs(20), || probe(layout, spec).is_some())
+    if probe(layout, spec).is_some() {
+        if let Some(running) = serving() {
+            eprintln!(
+                "    engine {}: already up on {}",
+                spec.name,
+                running.socket.display()
+            );
+            return check_api(running);
+        }
+        eprintln!(
+            "    engine {}: up, but not on its TLS listener (started by an older harness?); \
+             restarting it",
+            spec.name
+        );
+    } else if our_pid(&pid_file(layout, spec), &socket.to_string_lossy()).is_some()
+        // A dockerd of ours that is alive but does not answer may still be starting.
+        && wait_until(Duration::from_secs(20), || serving().is_some())
     {
-        return check_api(probe(layout, spec).ok_or("engine went away")?);
+        return check_api(serving().ok_or("engine went away")?);
     }
     clean_stale(layout, spec)?;
     let longest = dir.join("exec/containerd/containerd.sock.ttrpc");
@@ -169,14 +188,32 @@ pub fn ensure_running(
     if let Some(plugin) = authz_plugin {
         command.arg(format!("--authorization-plugin={plugin}"));
     }
+    let tls = if spec.remote {
+        let tls = tls::generate(layout)?;
+        command.args(tls.dockerd_args());
+        Some(tls)
+    } else {
+        None
+    };
     let log = dir.join("dockerd.log");
     let pid = spawn_detached(&mut command, &log)?;
     let answered = wait_until(Duration::from_secs(90), || {
         !process::is_alive(pid) || ping(&socket).is_ok()
     });
-    if !answered || !process::is_alive(pid) {
+    // The TLS listener opens with the socket; the docker CLI proves it verifies.
+    let tls_answered = answered
+        && tls.as_ref().is_none_or(|tls| {
+            wait_until(Duration::from_secs(30), || {
+                !process::is_alive(pid) || tls.answers(layout, spec.api_version)
+            })
+        });
+    if !tls_answered || !process::is_alive(pid) {
+        let what = match (answered, &tls) {
+            (false, _) | (true, None) => "did not come up".to_string(),
+            (true, Some(tls)) => format!("does not answer on {}", tls.host()),
+        };
         return Err(format!(
-            "engine {} (pid {pid}) did not come up; its log ({}):\n{}",
+            "engine {} (pid {pid}) {what}; its log ({}):\n{}",
             spec.name,
             log.display(),
             process::log_tail(&log, 25)
@@ -189,11 +226,14 @@ pub fn ensure_running(
         )
     })?;
     eprintln!(
-        "    engine {}: Docker {} (API {}) up on {} (pid {pid}, bridge {bridge}{})",
+        "    engine {}: Docker {} (API {}) up on {}{} (pid {pid}, bridge {bridge}{})",
         spec.name,
         running.engine_version,
         running.api_version,
         socket.display(),
+        tls.as_ref()
+            .map(|t| format!(" and {} (TLS)", t.host()))
+            .unwrap_or_default(),
         authz_plugin
             .map(|p| format!(", authorization plugin {p}"))
             .unwrap_or_default()
@@ -255,7 +295,37 @@ fn unmount_below(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// `engine down` for one engine: stop its processes, delete its bridge, remove its state.
+/// The server's API version as the docker CLI the harness installs reads it
+/// (`docker <args> version`), `bin` first in its `PATH` when given (the ssh wrapper), within
+/// 30 s (`timeout`), with the harness's `DOCKER_CONFIG` and nothing of the caller's
+/// environment.
+pub fn cli_api_version(
+    layout: &Layout,
+    args: &[OsString],
+    bin: Option<&Path>,
+) -> Result<String, String> {
+    let system_path = "/usr/sbin:/usr/bin:/sbin:/bin";
+    let path = match bin {
+        Some(bin) => format!("{}:{system_path}", bin.display()),
+        None => system_path.to_string(),
+    };
+    process::output(
+        Command::new("timeout")
+            .arg("30")
+            .arg(DOCKER_CLI)
+            .args(args)
+            .args(["version", "--format", "{{.Server.APIVersion}}"])
+            .env_clear()
+            .env("PATH", path)
+            .env("HOME", layout.root())
+            .env("DOCKER_CONFIG", layout.docker_config()),
+        "docker version",
+    )
+    .map(|v| v.trim().to_string())
+}
+
+/// `engine down` for one engine: stop its processes, delete its bridge, remove its state
+/// (for the remote engine, its TLS material too).
 pub fn stop(layout: &Layout, spec: &EngineSpec) -> Result<(), String> {
     let dir = layout.engine_dir(spec);
     stop_processes(layout, spec)?;
@@ -271,6 +341,9 @@ pub fn stop(layout: &Layout, spec: &EngineSpec) -> Result<(), String> {
             Command::new("ip").args(["link", "del", "dev", &bridge]),
             "ip link del",
         )?;
+    }
+    if spec.remote {
+        tls::remove(layout)?;
     }
     crate::engine::remove_state_dir(&dir)
 }

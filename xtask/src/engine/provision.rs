@@ -1,5 +1,5 @@
 //! Provisioning: the Debian 12 packages the harness runs (Engine 20.10, the registry,
-//! busybox, htpasswd), and Engine 26.1.5 with its containerd and buildx 0.13 taken from
+//! busybox, htpasswd, sshd and openssl for the remote endpoints), and Engine 26.1.5 with its containerd and buildx 0.13 taken from
 //! Debian 13's packages, downloaded through a private apt configuration that reuses this
 //! machine's Debian mirror, and unpacked with `dpkg -x` into the cache. Nothing in the
 //! machine's own apt state changes except through the ordinary `apt-get install`.
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Debian 12 packages the harness needs, with what each is for.
-const HOST_PACKAGES: [(&str, &str); 7] = [
+const HOST_PACKAGES: [(&str, &str); 10] = [
     (
         "docker.io",
         "Engine 20.10, its containerd and runc, the docker CLI",
@@ -27,6 +27,18 @@ const HOST_PACKAGES: [(&str, &str); 7] = [
     (
         "git",
         "git daemon for the remote-context tests, and the git the engines' BuildKit fetches git contexts with",
+    ),
+    (
+        "openssh-server",
+        "sshd, serving Engine 26.1 over ssh (`docker system dial-stdio`)",
+    ),
+    (
+        "openssh-client",
+        "ssh and ssh-keygen: the ssh endpoint's keys, and the client the tests use",
+    ),
+    (
+        "openssl",
+        "the CA and certificates of Engine 26.1's tcp+TLS listener",
     ),
 ];
 

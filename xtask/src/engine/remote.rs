@@ -163,7 +163,7 @@ fn choose_port(port_file: &Path, what: &str) -> Result<u16, String> {
 
 /// Starts a server with `spawn(port)` (which returns its pid) until `ready(port)`, retrying
 /// on a new port when a port is taken between choosing and binding it.
-fn start_on_a_port(
+pub(super) fn start_on_a_port(
     port_file: &Path,
     pid_file: &Path,
     what: &str,
