@@ -191,6 +191,13 @@ pub(crate) enum Kind {
         version: ApiVersion,
         min: ApiVersion,
     },
+    #[error("cannot use the Docker Engine at {host} ({chosen}): {reason}; {hint}")]
+    TlsHandshake {
+        host: String,
+        chosen: String,
+        reason: String,
+        hint: &'static str,
+    },
     #[error("{what}: the engine answered {status}: {message}")]
     Refused {
         what: String,
@@ -261,16 +268,30 @@ pub(crate) struct Lost {
     host: String,
     chosen: String,
     reason: String,
+    /// The TLS handshake failed: `reason` says why, in terms of the TLS files.
+    tls: bool,
 }
 
 impl Lost {
     pub(crate) fn new(endpoint: &Endpoint, error: &bollard::errors::Error) -> Self {
+        let tls = tls_failure(endpoint, error);
         Lost {
             host: endpoint.host.clone(),
             chosen: endpoint.source.to_string(),
-            reason: cause(error),
+            tls: tls.is_some(),
+            reason: tls.unwrap_or_else(|| cause(error)),
         }
     }
+}
+
+#[cfg(feature = "tls")]
+fn tls_failure(endpoint: &Endpoint, error: &bollard::errors::Error) -> Option<String> {
+    crate::tls::handshake_failure(error, endpoint.tls.as_ref()?)
+}
+
+#[cfg(not(feature = "tls"))]
+fn tls_failure(_endpoint: &Endpoint, _error: &bollard::errors::Error) -> Option<String> {
+    None
 }
 
 impl fmt::Display for Lost {
@@ -822,7 +843,6 @@ fn connect_tls(
 }
 
 /// Where the TLS files of an endpoint chosen this way come from, and how to change them.
-#[cfg(feature = "tls")]
 fn tls_hint(source: &crate::endpoint::EndpointSource) -> &'static str {
     match source {
         crate::endpoint::EndpointSource::Context { .. } => {
@@ -910,6 +930,13 @@ impl Engine {
             .call(Method::GET, "/version", false)
             .await
             .map_err(|e| match e.0 {
+                Kind::Disconnected { lost, .. } if lost.tls => Kind::TlsHandshake {
+                    host: lost.host,
+                    chosen: lost.chosen,
+                    reason: lost.reason,
+                    hint: tls_hint(&engine.endpoint.source),
+                }
+                .into(),
                 Kind::Disconnected { lost, .. } => Kind::Unreachable {
                     host: lost.host,
                     chosen: lost.chosen,

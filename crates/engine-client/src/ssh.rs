@@ -227,7 +227,8 @@ impl SshStream {
 
 /// `ssh exited with code 255: Host key verification failed.`
 fn describe_exit(code: Option<i32>, stderr: &[u8]) -> String {
-    let text = String::from_utf8_lossy(stderr);
+    // ssh ends its lines with CR LF when it writes to a terminal-less pipe too.
+    let text = String::from_utf8_lossy(stderr).replace('\r', "");
     let text = text.trim();
     let how = match code {
         Some(code) => format!("ssh exited with code {code}"),

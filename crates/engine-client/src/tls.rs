@@ -220,3 +220,64 @@ fn malformed(error: &pem::Error) -> String {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// What a failed TLS handshake means, in words that name the file to look at: the
+/// engine's certificate refused here (unknown CA, another host name, expired), or the
+/// client's refused by the engine (none sent, expired, not signed by its CA). `None` when
+/// `error` is no TLS failure.
+pub(crate) fn handshake_failure(
+    error: &(dyn std::error::Error + 'static),
+    files: &TlsFiles,
+) -> Option<String> {
+    use rustls::{AlertDescription, CertificateError};
+    let mut current = Some(error);
+    let tls = loop {
+        let here = current?;
+        if let Some(tls) = here.downcast_ref::<rustls::Error>() {
+            break tls;
+        }
+        // An io::Error's `source` skips the error it wraps; look at that one first.
+        current = match here.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => here.source(),
+        };
+    };
+    let file = |given: &Option<PathBuf>, name: &str| {
+        given.clone().unwrap_or_else(|| files.dir.join(name)).display().to_string()
+    };
+    let ca = match &files.ca {
+        Some(ca) => format!("the CA in {}", ca.display()),
+        None => format!("any of the system's CAs (there is no {})", files.dir.join("ca.pem").display()),
+    };
+    let cert = file(&files.cert, "cert.pem");
+    Some(match tls {
+        rustls::Error::InvalidCertificate(problem) => match problem {
+            CertificateError::UnknownIssuer => {
+                format!("the engine's certificate is not signed by {ca}")
+            }
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                format!("the engine's certificate is not for this address ({problem})")
+            }
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                format!("the engine's certificate has expired ({problem})")
+            }
+            other => format!("the engine's certificate is refused: {other}"),
+        },
+        rustls::Error::AlertReceived(alert) => match alert {
+            AlertDescription::CertificateRequired => format!(
+                "the engine requires a client certificate, and there is none ({} and {})",
+                cert,
+                file(&files.key, "key.pem")
+            ),
+            AlertDescription::CertificateExpired => {
+                format!("the engine refused the client certificate {cert}: it has expired")
+            }
+            AlertDescription::UnknownCA | AlertDescription::BadCertificate => format!(
+                "the engine refused the client certificate {cert}: it is not signed by a CA the \
+                 engine trusts"
+            ),
+            other => format!("the engine ended the TLS handshake ({other:?})"),
+        },
+        other => format!("TLS failed: {other}"),
+    })
+}
