@@ -13,6 +13,7 @@ mod fuzz;
 mod http_serve;
 mod interrupt;
 mod nextest_list;
+mod readme;
 mod tidy;
 mod workspace;
 
