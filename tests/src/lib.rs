@@ -31,6 +31,11 @@
 //! [`run_on_authz`] (skipping or failing like [`run_on`]), read the plugin's request log and
 //! make it deny requests through [`AuthzEngine`].
 //!
+//! Every docker-backed test is named for what it needs, so that a listing can tell it: the
+//! last part of its name is `engine_20_10` or `engine_26_1` ([`engine_test!`]) or
+//! `engine_authz` ([`authz_test!`]). Under nextest, the tests whose engine cannot be had are
+//! listed as ignored, so its summary counts them as skipped ([`nextest`]).
+//!
 //! The harness also serves remote build contexts on 127.0.0.1 (a git repository and a
 //! tarball, [`RemoteEntry`]); tests get them from [`TestEnv::remote_or_skip`].
 //!
@@ -49,6 +54,7 @@ mod engine_lock;
 mod env;
 pub mod http;
 mod image_fs;
+pub mod nextest;
 pub mod process;
 mod proxy;
 mod registry;
@@ -137,6 +143,30 @@ macro_rules! engine_test {
                 #[test]
                 fn engine_26_1() {
                     $crate::run_on("26.1", |$engine: &$crate::TestEngine| $body);
+                }
+            }
+        )*
+    };
+}
+
+/// Defines tests of the engine behind the authorization plugin: `fn name(authz, Shared) { … }`
+/// (or `Exclusive`, see [`AuthzAccess`]) becomes a module `name` with the test
+/// `engine_authz`, run through [`run_on_authz`] and given a `&AuthzEngine`.
+#[macro_export]
+macro_rules! authz_test {
+    ($($(#[$meta:meta])* fn $name:ident($authz:ident, $access:ident) $body:block)*) => {
+        $(
+            $(#[$meta])*
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #[test]
+                fn engine_authz() {
+                    $crate::run_on_authz(
+                        $crate::AuthzAccess::$access,
+                        |$authz: &$crate::AuthzEngine| $body,
+                    );
                 }
             }
         )*

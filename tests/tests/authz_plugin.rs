@@ -3,13 +3,10 @@
 //! engine's own 403. Without the authz engine the test prints `SKIPPED` and passes, except
 //! under CI, where it fails.
 
-use devbuild_tests::{run_on_authz, AuthzAccess};
-
-/// The harness's plugin refuses what a rule names and nothing else, with the engine's 403:
-/// checked with the test harness's own client.
-#[test]
-fn the_plugin_denies_exactly_what_a_rule_names() {
-    run_on_authz(AuthzAccess::Shared, |authz| {
+devbuild_tests::authz_test! {
+    /// The harness's plugin refuses what a rule names and nothing else, with the engine's 403:
+    /// checked with the test harness's own client.
+    fn the_plugin_denies_exactly_what_a_rule_names(authz, Shared) {
         let engine = &authz.engine;
         let name = engine.unique_name("authz-inspect-denied");
         let message = format!("devbuild-test: no inspecting {name}");
@@ -33,5 +30,5 @@ fn the_plugin_denies_exactly_what_a_rule_names() {
             "{} has no line {denied_line:?}",
             authz.log.display()
         );
-    });
+    }
 }

@@ -12,6 +12,8 @@ mod engine;
 mod fuzz;
 mod http_serve;
 mod interrupt;
+mod nextest_list;
+mod readme;
 mod tidy;
 mod workspace;
 
@@ -49,11 +51,13 @@ const COMMANDS: [(&str, Run); 5] = [
 ];
 
 /// Commands `engine up` runs in the background, not people: left out of [`USAGE`].
-const HIDDEN_COMMANDS: [(&str, Run); 2] = [
+const HIDDEN_COMMANDS: [(&str, Run); 3] = [
     // The authz engine's plugin.
     ("authz-plugin", authz_plugin::run),
     // The static HTTP server of the remote contexts.
     ("http-serve", http_serve::run),
+    // nextest's list wrapper of the docker-backed test binaries (`.config/nextest.toml`).
+    ("nextest-list", nextest_list::run),
 ];
 
 fn main() -> ExitCode {
@@ -107,5 +111,23 @@ mod tests {
         for (hidden, _) in HIDDEN_COMMANDS {
             assert!(!USAGE.contains(hidden), "{hidden} is listed");
         }
+    }
+
+    #[test]
+    fn nextest_lists_docker_backed_tests_through_a_hidden_command() {
+        let config = std::fs::read_to_string(workspace::root().join(".config/nextest.toml"))
+            .expect(".config/nextest.toml");
+        let line = config
+            .lines()
+            .find(|line| line.starts_with("command = ") && line.contains("xtask"))
+            .expect("the list wrapper runs xtask");
+        let name = line
+            .rsplit('"')
+            .nth(1)
+            .expect("the wrapper's last argument is a command name");
+        assert!(
+            HIDDEN_COMMANDS.iter().any(|(hidden, _)| *hidden == name),
+            "{name} is not a hidden xtask command"
+        );
     }
 }

@@ -8,7 +8,7 @@
 
 use std::process::{Command, Output};
 
-use devbuild_tests::{run_on_authz, AuthzAccess, AuthzEngine, TestEnv};
+use devbuild_tests::{AuthzEngine, TestEnv};
 
 /// `devbuild` with `DOCKER_HOST` the authz engine and `DOCKER_CONFIG` the harness's (which
 /// holds the registry's credentials).
@@ -72,12 +72,11 @@ fn assert_refused_by_the_plugin(authz: &AuthzEngine, output: &Output, message: &
     );
 }
 
-/// A whole build whose base image must be pulled first goes through the plugin in a handful
-/// of requests: none per BuildKit step.
-#[test]
-fn a_whole_build_costs_a_handful_of_authorized_requests() {
-    // No other authz test runs meanwhile: the log's new lines are this build's.
-    run_on_authz(AuthzAccess::Exclusive, |authz| {
+devbuild_tests::authz_test! {
+    /// A whole build whose base image must be pulled first goes through the plugin in a handful
+    /// of requests: none per BuildKit step.
+    fn a_whole_build_costs_a_handful_of_authorized_requests(authz, Exclusive) {
+        // No other authz test runs meanwhile: the log's new lines are this build's.
         let engine = &authz.engine;
         let mut guard = engine.guard();
         let base = guard.remove_later(&engine.registry.copy_private_image(&engine.private_image));
@@ -137,14 +136,11 @@ fn a_whole_build_costs_a_handful_of_authorized_requests() {
                 .contains(&format!("t={tag}")),
             "{build}"
         );
-    });
-}
+    }
 
-/// A pull the plugin denies: the build fails, and its error carries the plugin's message and
-/// says that an authorization plugin refused it.
-#[test]
-fn a_denied_pull_ends_with_the_plugin_s_message() {
-    run_on_authz(AuthzAccess::Shared, |authz| {
+    /// A pull the plugin denies: the build fails, and its error carries the plugin's message and
+    /// says that an authorization plugin refused it.
+    fn a_denied_pull_ends_with_the_plugin_s_message(authz, Shared) {
         let engine = &authz.engine;
         let mut guard = engine.guard();
         let base = guard.remove_later(&engine.registry.copy_private_image(&engine.private_image));
@@ -170,13 +166,10 @@ fn a_denied_pull_ends_with_the_plugin_s_message() {
         assert!(!engine.has_image(&base), "the denied pull happened anyway");
         assert!(!engine.has_image(&tag));
         assert_refused_by_the_plugin(authz, &output, &message);
-    });
-}
+    }
 
-/// A build the plugin denies (`POST /build`): the same.
-#[test]
-fn a_denied_build_ends_with_the_plugin_s_message() {
-    run_on_authz(AuthzAccess::Shared, |authz| {
+    /// A build the plugin denies (`POST /build`): the same.
+    fn a_denied_build_ends_with_the_plugin_s_message(authz, Shared) {
         let engine = &authz.engine;
         let mut guard = engine.guard();
         let tag = guard.remove_later(&engine.unique_name("authz-denied-build"));
@@ -196,5 +189,5 @@ fn a_denied_build_ends_with_the_plugin_s_message() {
         );
         assert!(!engine.has_image(&tag));
         assert_refused_by_the_plugin(authz, &output, &message);
-    });
+    }
 }

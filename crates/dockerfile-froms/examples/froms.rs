@@ -1,12 +1,24 @@
 //! Prints what a Dockerfile needs: `cargo run --example froms -- path/to/Dockerfile
 //! [--target STAGE] [--platform os/arch] [--build-arg K=V]…`.
+//! `examples/froms.Dockerfile` is the README's sample; `tests/readme.rs` holds the README's
+//! output to what [`froms`] prints for it.
 
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use dockerfile_froms::{analyze, AnalyzeOptions, Origin, Platform};
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
+    let mut out = String::new();
+    let code = froms(std::env::args().skip(1), &mut out);
+    print!("{out}");
+    code
+}
+
+/// Reads the Dockerfile the arguments name and writes what it needs to `out`; errors go to
+/// stderr, and the exit status says how it went.
+pub(crate) fn froms(args: impl IntoIterator<Item = String>, out: &mut String) -> ExitCode {
+    let mut args = args.into_iter();
     let mut path = None;
     let mut options = AnalyzeOptions::default();
     while let Some(arg) = args.next() {
@@ -50,7 +62,7 @@ fn main() -> ExitCode {
     match analyze(&text, &options) {
         Ok(analysis) => {
             if let Some(syntax) = &analysis.syntax {
-                println!("{:<11}{syntax}", "syntax");
+                let _ = writeln!(out, "{:<11}{syntax}", "syntax");
             }
             for image in &analysis.images {
                 let origin = match image.origin {
@@ -59,13 +71,14 @@ fn main() -> ExitCode {
                     Origin::MountFrom => "mount-from",
                     Origin::Onbuild => "onbuild",
                 };
-                println!(
+                let _ = writeln!(
+                    out,
                     "{origin:<11}{} [{}] (line {})",
                     image.reference, image.platform, image.line
                 );
             }
             for warning in &analysis.warnings {
-                println!("{:<11}{warning}", "warning");
+                let _ = writeln!(out, "{:<11}{warning}", "warning");
             }
             ExitCode::SUCCESS
         }
