@@ -1,13 +1,25 @@
-//! Docker-backed: what changes when the engine is not on this machine. The context can be
-//! sent gzip-compressed (`BuildSpec::compress`, `--compress`), which the engine unpacks as
-//! it unpacks a plain tar; the choice is automatic by the engine's address.
+//! Docker-backed: what changes when the engine is not on this machine.
+//!
+//! - The context can be sent gzip-compressed (`BuildSpec::compress`, `--compress`), which
+//!   the engine unpacks as it unpacks a plain tar; the choice is automatic by the engine's
+//!   address.
+//! - The whole pipeline (pre-pull of a private image with the user's credentials, the
+//!   build, its progress, Ctrl-C) works over tcp+TLS and over ssh, the harness's Engine 26.1
+//!   endpoints (`cargo xtask engine up`), and through a context `docker context create`
+//!   made; a wrong CA, another host name, an expired or missing client certificate, an
+//!   unknown host key are each one clear error and exit status 3.
 
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use devbuild::engine_client::endpoint::Endpoint;
 use devbuild::engine_client::engine::{ConnectOptions, Engine};
 use devbuild::{build, BuildSpec, Event};
-use devbuild_tests::{engine_test, TestEnv};
+use devbuild_tests::process::{process_with, ProcessExit};
+use devbuild_tests::{engine_test, run_on, TestEngine, TestEnv, DOCKER_CLI};
 
 fn run<T>(future: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()
@@ -103,4 +115,392 @@ engine_test! {
             assert_eq!(sent < 64 << 10, compressed, "{flag}: {sent} bytes sent");
         }
     }
+}
+
+/// How `devbuild` reaches the remote endpoint under test.
+enum Remote<'a> {
+    /// `DOCKER_HOST=tcp://…`, `DOCKER_TLS_VERIFY=1`, `DOCKER_CERT_PATH=<dir>`.
+    Tls { host: &'a str, cert_path: &'a Path },
+    /// `DOCKER_HOST=ssh://…` with the harness's `ssh` wrapper (its config, key and known
+    /// hosts) first in `PATH`.
+    Ssh { host: &'a str, bin: &'a Path },
+}
+
+/// `devbuild` pointed at `remote`, with the harness's credentials.
+fn devbuild_at(remote: &Remote<'_>) -> Command {
+    let env = TestEnv::load().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_devbuild"));
+    command
+        .env_remove("DOCKER_CONTEXT")
+        .env_remove("DOCKER_TLS_VERIFY")
+        .env_remove("DOCKER_CERT_PATH")
+        .env("DOCKER_CONFIG", &env.docker_config);
+    match remote {
+        Remote::Tls { host, cert_path } => {
+            command
+                .env("DOCKER_HOST", host)
+                .env("DOCKER_TLS_VERIFY", "1")
+                .env("DOCKER_CERT_PATH", cert_path);
+        }
+        Remote::Ssh { host, bin } => {
+            let path = std::env::var("PATH").unwrap_or_default();
+            command
+                .env("DOCKER_HOST", host)
+                .env("PATH", format!("{}:{path}", bin.display()));
+        }
+    }
+    command
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A private base image (a copy of the harness's, so the pre-pull has to fetch it with
+/// the harness's credentials), and a build from it that shows in its log what it ran.
+fn build_private_base(test: &TestEngine, remote: &Remote<'_>, what: &str) {
+    let mut guard = test.guard();
+    let base = guard.remove_later(&test.registry.copy_private_image(&test.private_image));
+    let tag = guard.remove_later(&test.unique_name(what));
+    let dir = tempfile::tempdir().unwrap();
+    let marker = format!("built-over-{what}");
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!("FROM {base}\nRUN echo {marker}\n"),
+    )
+    .unwrap();
+    let output = devbuild_at(remote)
+        .args(["build", "--progress=plain", "--no-cache", "-t", &tag])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let said = stderr(&output);
+    assert!(output.status.success(), "{said}");
+    assert!(said.contains("Pulling from"), "no pull: {said}");
+    assert!(said.contains(&marker), "no step log: {said}");
+    assert!(test.has_image(&tag), "{tag} is not on the engine");
+    assert!(test.has_image(&base), "the pre-pull did not leave {base}");
+}
+
+/// Ctrl-C during a `RUN` that sleeps: the process on the engine ends and devbuild exits
+/// 130.
+fn interrupt(test: &TestEngine, remote: &Remote<'_>, what: &str) {
+    let marker = format!("devbuild-interrupt-{what}-{}", std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!(
+            "FROM {}\nRUN echo {marker} && sleep 86400 && echo not-reached\n",
+            test.base_image
+        ),
+    )
+    .unwrap();
+    let mut child = devbuild_at(remote)
+        .args(["build", "--no-cache", "--progress=json"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let started = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|line| line.contains("\"step_log\"") && line.contains(&marker));
+    assert!(started, "the build ended before its RUN printed");
+    let pid = process_with(&marker).expect("the RUN process runs");
+    let exited = ProcessExit::watch(pid);
+    // SAFETY: kill with the pid of our child and a signal number.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _: Vec<String> = lines.map_while(Result::ok).collect();
+        let _ = tx.send(child.wait_with_output());
+    });
+    let output = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("devbuild exits after SIGINT")
+        .unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
+    assert!(
+        exited.wait(Duration::from_secs(60)),
+        "the RUN process still runs"
+    );
+}
+
+/// The `ssh` processes still running that were started through `bin` (its wrapper marks
+/// their command line), waited for up to 10 s: an `ssh` whose devbuild has gone sees its
+/// input end and exits by itself, but none may stay.
+fn ssh_left_from(bin: &Path) -> Vec<String> {
+    let marker = mark_of(bin);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut left = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if cmdline.contains("dial-stdio") && cmdline.contains(&marker) {
+                left.push(cmdline);
+            }
+        }
+        if left.is_empty() || std::time::Instant::now() > deadline {
+            return left;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// The variable name a wrapper directory's `ssh` passes to `SendEnv` (no variable of
+/// that name exists, so nothing is sent).
+fn mark_of(dir: &Path) -> String {
+    format!(
+        "DEVBUILD_TEST_MARK{}",
+        dir.display().to_string().replace(['/', '.'], "_")
+    )
+}
+
+/// A wrapper directory whose `ssh` runs the harness's (its config, key and known hosts)
+/// with a harmless option naming the directory, so the processes it starts can be found.
+fn marked_ssh_bin(ssh_bin: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("ssh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nexec {} -o SendEnv={} \"$@\"\n",
+            ssh_bin.join("ssh").display(),
+            mark_of(dir.path())
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+/// A failed connection: exit status 3 and each of `words` in the error.
+fn refused(remote: &Remote<'_>, words: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    let output = devbuild_at(remote)
+        .args(["build"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let said = stderr(&output);
+    assert_eq!(output.status.code(), Some(3), "{said}");
+    for word in words {
+        assert!(said.contains(word), "{word:?} not in: {said}");
+    }
+    assert_eq!(
+        said.lines().filter(|l| l.starts_with("error: ")).count(),
+        1,
+        "{said}"
+    );
+}
+
+#[test]
+fn builds_over_tls() {
+    let Some(tls) = TestEnv::tls_or_skip() else {
+        return;
+    };
+    run_on("26.1", |test| {
+        let remote = Remote::Tls {
+            host: &tls.host,
+            cert_path: &tls.cert_path,
+        };
+        build_private_base(test, &remote, "tls");
+        interrupt(test, &remote, "tls");
+    });
+}
+
+#[test]
+fn builds_over_ssh_and_leaves_no_ssh_behind() {
+    let Some(ssh) = TestEnv::ssh_or_skip() else {
+        return;
+    };
+    run_on("26.1", |test| {
+        let bin = marked_ssh_bin(&ssh.bin);
+        let remote = Remote::Ssh {
+            host: &ssh.host,
+            bin: bin.path(),
+        };
+        build_private_base(test, &remote, "ssh");
+        assert_eq!(
+            ssh_left_from(bin.path()),
+            Vec::<String>::new(),
+            "after a build"
+        );
+        interrupt(test, &remote, "ssh");
+        assert_eq!(
+            ssh_left_from(bin.path()),
+            Vec::<String>::new(),
+            "after Ctrl-C"
+        );
+        // The far side was asked for what the docker CLI asks for.
+        let log = std::fs::read_to_string(&ssh.command_log).unwrap();
+        assert!(
+            log.lines()
+                .any(|line| line.trim() == "docker system dial-stdio"),
+            "{log}"
+        );
+    });
+}
+
+#[test]
+fn tls_problems_are_named() {
+    let Some(tls) = TestEnv::tls_or_skip() else {
+        return;
+    };
+    let wrong_ca = tls.wrong_ca_path.join("ca.pem").display().to_string();
+    refused(
+        &Remote::Tls {
+            host: &tls.host,
+            cert_path: &tls.wrong_ca_path,
+        },
+        &[
+            "the engine's certificate is not signed by the CA in",
+            &wrong_ca,
+        ],
+    );
+    let localhost = tls.host.replace("127.0.0.1", "localhost");
+    refused(
+        &Remote::Tls {
+            host: &localhost,
+            cert_path: &tls.cert_path,
+        },
+        &[
+            "the engine's certificate is not for this address",
+            "\"localhost\"",
+        ],
+    );
+    let expired = tls.expired_cert_path.join("cert.pem").display().to_string();
+    refused(
+        &Remote::Tls {
+            host: &tls.host,
+            cert_path: &tls.expired_cert_path,
+        },
+        &[
+            "the engine refused the client certificate",
+            &expired,
+            "it has expired",
+        ],
+    );
+    // A certificate without its key; then neither (the engine requires one).
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["ca.pem", "cert.pem"] {
+        std::fs::copy(tls.cert_path.join(name), dir.path().join(name)).unwrap();
+    }
+    let key = dir.path().join("key.pem").display().to_string();
+    refused(
+        &Remote::Tls {
+            host: &tls.host,
+            cert_path: dir.path(),
+        },
+        &["the TLS client key", &key, "no such file or directory"],
+    );
+    std::fs::remove_file(dir.path().join("cert.pem")).unwrap();
+    refused(
+        &Remote::Tls {
+            host: &tls.host,
+            cert_path: dir.path(),
+        },
+        &["the engine requires a client certificate, and there is none"],
+    );
+    // Plain HTTP to the TLS port.
+    let context = tempfile::tempdir().unwrap();
+    std::fs::write(context.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_devbuild"))
+        .arg("build")
+        .arg(context.path())
+        .env_remove("DOCKER_CONTEXT")
+        .env_remove("DOCKER_TLS_VERIFY")
+        .env("DOCKER_HOST", &tls.host)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("the engine expects TLS there"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn an_unknown_host_key_is_ssh_s_own_error() {
+    let Some(ssh) = TestEnv::ssh_or_skip() else {
+        return;
+    };
+    refused(
+        &Remote::Ssh {
+            host: &ssh.host,
+            bin: &ssh.bad_bin,
+        },
+        &["ssh exited with code 255", "Host key verification failed."],
+    );
+}
+
+/// A context made by `docker context create` with the TLS files (which the docker CLI
+/// copies into the context's `tls/` folder) builds, chosen by `--context`-free
+/// `DOCKER_CONTEXT` and by the config's `currentContext`.
+#[test]
+fn a_docker_context_with_tls_files_builds() {
+    let Some(tls) = TestEnv::tls_or_skip() else {
+        return;
+    };
+    let env = TestEnv::load().unwrap();
+    let config = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        env.docker_config.join("config.json"),
+        config.path().join("config.json"),
+    )
+    .unwrap();
+    let file = |name: &str| tls.cert_path.join(name).display().to_string();
+    let docker = format!(
+        "host={},ca={},cert={},key={}",
+        tls.host,
+        file("ca.pem"),
+        file("cert.pem"),
+        file("key.pem")
+    );
+    let created = Command::new(DOCKER_CLI)
+        .args(["context", "create", "remote-tls", "--docker", &docker])
+        .env("DOCKER_CONFIG", config.path())
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", stderr(&created));
+    run_on("26.1", |test| {
+        let mut guard = test.guard();
+        let tag = guard.remove_later(&test.unique_name("context-tls"));
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("Dockerfile"),
+            format!("FROM {}\nRUN true\n", test.base_image),
+        )
+        .unwrap();
+        for how in ["DOCKER_CONTEXT", "docker context use"] {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_devbuild"));
+            command
+                .args(["build", "-q", "-t", &tag])
+                .arg(dir.path())
+                .env_remove("DOCKER_HOST")
+                .env_remove("DOCKER_CONTEXT")
+                .env_remove("DOCKER_TLS_VERIFY")
+                .env_remove("DOCKER_CERT_PATH")
+                .env("DOCKER_CONFIG", config.path());
+            if how == "DOCKER_CONTEXT" {
+                command.env("DOCKER_CONTEXT", "remote-tls");
+            } else {
+                let used = Command::new(DOCKER_CLI)
+                    .args(["context", "use", "remote-tls"])
+                    .env("DOCKER_CONFIG", config.path())
+                    .output()
+                    .unwrap();
+                assert!(used.status.success(), "{}", stderr(&used));
+            }
+            let output = command.output().unwrap();
+            assert!(output.status.success(), "{how}: {}", stderr(&output));
+            assert!(test.has_image(&tag), "{how}");
+        }
+    });
 }

@@ -956,19 +956,19 @@ impl Engine {
                 }
                 // Plain HTTP to an engine that speaks TLS there (`tcp://…:2376` without
                 // DOCKER_TLS_VERIFY): Go's TLS server answers with this text.
-                Kind::Refused { status: 400, message, .. }
-                    if message.contains("HTTP request to an HTTPS server") =>
-                {
-                    Kind::Unsupported {
-                        host: engine.endpoint.host.clone(),
-                        chosen: engine.endpoint.source.to_string(),
-                        reason: "the engine expects TLS there; set DOCKER_TLS_VERIFY=1 and \
+                Kind::Refused {
+                    status: 400,
+                    message,
+                    ..
+                } if message.contains("HTTP request to an HTTPS server") => Kind::Unsupported {
+                    host: engine.endpoint.host.clone(),
+                    chosen: engine.endpoint.source.to_string(),
+                    reason: "the engine expects TLS there; set DOCKER_TLS_VERIFY=1 and \
                                  DOCKER_CERT_PATH to a directory with the engine's ca.pem and \
                                  the client's cert.pem and key.pem"
-                            .to_owned(),
-                    }
-                    .into()
+                        .to_owned(),
                 }
+                .into(),
                 other => EngineError(other),
             })?;
         let answer: VersionAnswer = serde_json::from_slice(&body).map_err(|e| Kind::BadAnswer {

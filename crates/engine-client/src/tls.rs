@@ -237,17 +237,27 @@ pub(crate) fn handshake_failure(
             break tls;
         }
         // An io::Error's `source` skips the error it wraps; look at that one first.
-        current = match here.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+        current = match here
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
             Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
             None => here.source(),
         };
     };
     let file = |given: &Option<PathBuf>, name: &str| {
-        given.clone().unwrap_or_else(|| files.dir.join(name)).display().to_string()
+        given
+            .clone()
+            .unwrap_or_else(|| files.dir.join(name))
+            .display()
+            .to_string()
     };
     let ca = match &files.ca {
         Some(ca) => format!("the CA in {}", ca.display()),
-        None => format!("any of the system's CAs (there is no {})", files.dir.join("ca.pem").display()),
+        None => format!(
+            "any of the system's CAs (there is no {})",
+            files.dir.join("ca.pem").display()
+        ),
     };
     let cert = file(&files.cert, "cert.pem");
     Some(match tls {
