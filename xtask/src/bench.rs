@@ -12,7 +12,10 @@
 //! - `devbuild build` against `docker buildx build` (docker driver), cold (`--no-cache`) and
 //!   warm (a repeated cached build), for four Dockerfiles;
 //! - the pre-pull check of 10 images already present: `devbuild pull` against
-//!   `docker image inspect` of the 10.
+//!   `docker image inspect` of the 10;
+//! - the upload of a whole context to Engine 26.1 over tcp+TLS: `devbuild build --compress`
+//!   against `--compress=false` (`COPY . /ctx`, cold), both through the harness's TLS
+//!   listener.
 //!
 //! It prints one Markdown table (see [`report`]); the full run also writes it to
 //! `target/bench/report.md` and lists the goals it missed (figures to report, not tests).
@@ -160,6 +163,8 @@ fn build_devbuild(release: bool) -> Result<PathBuf, String> {
 struct Tools {
     /// `unix://…` of Engine 26.1.
     host: String,
+    /// Engine 26.1's tcp+TLS listener, when the harness serves it.
+    tls: Option<crate::engine::TlsEntry>,
     /// The harness's `DOCKER_CONFIG` (buildx is one of its CLI plugins).
     docker_config: PathBuf,
     /// The devbuild binary.
@@ -170,6 +175,19 @@ impl Tools {
     /// `devbuild` pointed at the engine.
     fn devbuild(&self) -> Cmd {
         self.engine_env(Cmd::new(&self.devbuild))
+    }
+
+    /// `devbuild` pointed at the engine's tcp+TLS listener.
+    fn devbuild_over_tls(&self) -> Result<Cmd, String> {
+        let tls = self
+            .tls
+            .as_ref()
+            .ok_or("Engine 26.1 has no TLS listener (run `cargo xtask engine up`)")?;
+        Ok(Cmd::new(&self.devbuild)
+            .env("DOCKER_HOST", &tls.host)
+            .env("DOCKER_TLS_VERIFY", "1")
+            .env("DOCKER_CERT_PATH", &tls.cert_path)
+            .env("DOCKER_CONFIG", &self.docker_config))
     }
 
     /// The docker CLI on PATH (what a user runs) pointed at the engine.
@@ -234,6 +252,7 @@ fn bench(config: &BenchConfig, env: &TestEnv, devbuild: &Path) -> Result<(), Str
         .ok_or("Engine 26.1 is not up")?;
     let tools = Tools {
         host: entry.host(),
+        tls: env.tls.clone(),
         docker_config: env.docker_config.clone(),
         devbuild: devbuild.to_path_buf(),
     };
@@ -364,7 +383,52 @@ fn measure_all(
         }
     }
     rows.push(prepull_row(config, tools, workloads, logs, images)?);
+    if let Some(whole) = workloads.builds.iter().find(|case| case.slug == "whole") {
+        rows.push(tls_upload_row(config, tools, whole, logs, images)?);
+    }
     Ok(rows)
+}
+
+/// A cold build of the whole context over tcp+TLS, `--compress` against `--compress=false`.
+fn tls_upload_row(
+    config: &BenchConfig,
+    tools: &Tools,
+    case: &BuildCase,
+    logs: &Path,
+    images: &mut Vec<String>,
+) -> Result<Row, String> {
+    let tag = format!("devbuild-bench/{}-tls:latest", case.slug);
+    if !images.contains(&tag) {
+        images.push(tag.clone());
+    }
+    let build = |compress: &str| -> Result<Cmd, String> {
+        Ok(tools
+            .devbuild_over_tls()?
+            .args(["build", "--progress=quiet", "--no-cache", compress])
+            .args(["-q", "-t", &tag, "--label", IMAGE_LABEL])
+            .arg("-f")
+            .arg(&case.dockerfile)
+            .arg(&case.context))
+    };
+    eprintln!(
+        "--> upload over TLS, --compress vs --compress=false: {}",
+        pairs(config.build_pairs)
+    );
+    let comparison = timing::compare(
+        &Job::Single(build("--compress")?),
+        &Job::Single(build("--compress=false")?),
+        config.build_pairs,
+        &logs.join("upload-tls"),
+        &interrupt::check,
+    )?;
+    row(
+        format!(
+            "build {} over tcp+TLS, `--compress` vs `--compress=false`",
+            case.title
+        ),
+        &comparison,
+        Goal::default(),
+    )
 }
 
 /// `devbuild context DIR --output - | cat` against `tar -cf - -C DIR . | cat`.
