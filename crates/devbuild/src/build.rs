@@ -624,6 +624,7 @@ fn build_options(spec: &BuildSpec, dockerfile: Option<String>) -> BuildOptions {
         cache_from: cache_images(spec),
         raw_status: spec.raw_status,
         remote: spec.remote.as_ref().map(|r| r.url().to_owned()),
+        secrets: engine_client::BuildSecrets::new(),
     }
 }
 

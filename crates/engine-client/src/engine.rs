@@ -55,6 +55,7 @@ use crate::json_messages::{self, JsonMessage, Transfer};
 use crate::line_stream::{read_lines, LineReader};
 use crate::progress::{BuildDecoder, StepFailure};
 use crate::run_settings::{ExtraHost, Network, Ulimit};
+use crate::session::{BuildSecrets, Session};
 
 /// The body type bollard's requests carry.
 pub(crate) trait BodyOf {
@@ -233,6 +234,25 @@ pub(crate) enum Kind {
     Incomplete { what: String },
     #[error("{0}")]
     BuildFailed(BuildFailure),
+    #[error(
+        "build: cannot open a BuildKit session (for the build's secrets) with the Docker Engine \
+         at {host} ({chosen}): {reason}"
+    )]
+    Session {
+        host: String,
+        chosen: String,
+        reason: String,
+    },
+    #[error(
+        "build: the Docker Engine at {host} ({chosen}) closed the build's BuildKit session (which \
+         serves its secrets) before the build ended{}; the build was stopped",
+        reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default()
+    )]
+    SessionLost {
+        host: String,
+        chosen: String,
+        reason: Option<String>,
+    },
 }
 
 impl EngineError {
@@ -588,6 +608,9 @@ pub struct BuildOptions {
     /// Also report each of BuildKit's status updates as it came
     /// ([`BuildEvent::Status`](crate::events::BuildEvent::Status)), for a renderer of its own.
     pub raw_status: bool,
+    /// The build's secrets, for `RUN --mount=type=secret`: when there are any, the build
+    /// opens a BuildKit session that serves them ([`crate::session`]); without, none.
+    pub secrets: BuildSecrets,
     /// A context the engine fetches itself (`remote=`): a git URL (`…/repo.git#ref:dir`,
     /// `git://…`, `git@host:repo`) or an http(s) URL of a tar or of a Dockerfile. The body
     /// given to [`Engine::build`] is then ignored by the engine: send an empty one, and give
@@ -992,6 +1015,11 @@ impl Engine {
         Ok(engine)
     }
 
+    /// The timeout of short calls.
+    pub(crate) fn short_timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// The API version requests are made in.
     pub fn api_version(&self) -> ApiVersion {
         self.api
@@ -1228,14 +1256,19 @@ impl Engine {
         .boxed()
     }
 
-    /// Builds with BuildKit (`POST /build?version=2`), no session: `context` is the
-    /// build context as a tar, streamed as the request body and never held whole.
+    /// Builds with BuildKit (`POST /build?version=2`): `context` is the build context as a
+    /// tar, streamed as the request body and never held whole.
     ///
     /// Every message of the response becomes a [`BuildEvent`]. A successful build
     /// yields [`BuildEvent::ImageId`] and no error; otherwise the last item is an
     /// error: the failing step with BuildKit's message and its last log lines, the
     /// engine's refusal, or the lost connection. Dropping the stream closes the connection, and the engine
     /// stops the build.
+    ///
+    /// Without [`BuildOptions::secrets`] there is no session. With them, a BuildKit session
+    /// is opened first ([`crate::session`]) and named in the request; it is closed when the
+    /// stream ends or is dropped, and if the engine closes it first the stream ends with an
+    /// error (and the build connection is closed, which stops the build).
     pub fn build<S>(
         &self,
         options: &BuildOptions,
@@ -1244,7 +1277,45 @@ impl Engine {
     where
         S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
     {
-        let path = format!("/build?{}", options.query());
+        if options.secrets.is_empty() {
+            return self.build_request(options, None, context).boxed();
+        }
+        let engine = self.clone();
+        let options = options.clone();
+        stream::once(async move {
+            match crate::session::open(&engine, options.secrets.clone()).await {
+                Ok(session) => {
+                    let build = engine.build_request(&options, Some(session.id()), context);
+                    WithSession {
+                        build: build.boxed(),
+                        session: Some(session),
+                        endpoint: engine.endpoint.clone(),
+                    }
+                    .boxed()
+                }
+                Err(e) => stream::iter([Err(e)]).boxed(),
+            }
+        })
+        .flatten()
+        .boxed()
+    }
+
+    /// `POST /build`, naming `session` when there is one.
+    fn build_request<S>(
+        &self,
+        options: &BuildOptions,
+        session: Option<&str>,
+        context: S,
+    ) -> impl Stream<Item = Result<BuildEvent, EngineError>> + Send + 'static
+    where
+        S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+    {
+        let mut query = options.query();
+        if let Some(session) = session {
+            query.push_str("&session=");
+            query.extend(form_urlencoded::byte_serialize(session.as_bytes()));
+        }
+        let path = format!("/build?{query}");
         let headers = vec![(CONTENT_TYPE, HeaderValue::from_static("application/x-tar"))];
         // The transport reports a failing body as a failed request; keep the reason.
         let context_error = Arc::new(Mutex::new(None));
@@ -1273,6 +1344,52 @@ impl Engine {
             },
         };
         read_lines(body, Vec::new(), reader)
+    }
+}
+
+/// A build's stream with its session: the session is closed when the build's stream ends
+/// (or this is dropped), and a session the engine closes first ends the build with
+/// [`Kind::SessionLost`], dropping the build's connection, which stops the build.
+struct WithSession {
+    build: stream::BoxStream<'static, Result<BuildEvent, EngineError>>,
+    session: Option<Session>,
+    endpoint: Endpoint,
+}
+
+impl Stream for WithSession {
+    type Item = Result<BuildEvent, EngineError>;
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::future::Future;
+        use std::task::Poll;
+        let Some(session) = self.session.as_mut() else {
+            return Poll::Ready(None);
+        };
+        if let Poll::Ready(ended) = Pin::new(&mut session.served).poll(cx) {
+            let reason = match ended {
+                Ok(reason) => reason,
+                Err(e) => Some(format!("the session's task failed: {e}")),
+            };
+            self.session = None;
+            // Closes the build's connection now.
+            self.build = stream::empty().boxed();
+            return Poll::Ready(Some(Err(Kind::SessionLost {
+                host: self.endpoint.host.clone(),
+                chosen: self.endpoint.source.to_string(),
+                reason,
+            }
+            .into())));
+        }
+        match self.build.poll_next_unpin(cx) {
+            Poll::Ready(None) => {
+                self.session = None;
+                Poll::Ready(None)
+            }
+            other => other,
+        }
     }
 }
 
@@ -1411,6 +1528,57 @@ impl LineReader for BuildReader {
 mod tests {
     use super::*;
     use crate::endpoint::EndpointSource;
+
+    fn with_session(
+        build: stream::BoxStream<'static, Result<BuildEvent, EngineError>>,
+        served: tokio::task::JoinHandle<Option<String>>,
+    ) -> WithSession {
+        WithSession {
+            build,
+            session: Some(Session::from_task(served)),
+            endpoint: Endpoint::unix("/run/docker.sock"),
+        }
+    }
+
+    /// An engine that closes the session mid-build ends the build with an error that says
+    /// so, instead of a build that waits for ever.
+    #[tokio::test]
+    async fn a_session_closed_by_the_engine_ends_the_build_with_an_error() {
+        let served = tokio::spawn(async { Some("connection reset by peer".to_owned()) });
+        let mut build = with_session(stream::pending().boxed(), served);
+        let error = build.next().await.unwrap().unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "build: the Docker Engine at unix:///run/docker.sock (set by DOCKER_HOST) closed the build's \
+             BuildKit session (which serves its secrets) before the build ended: connection \
+             reset by peer; the build was stopped"
+        );
+        assert!(build.next().await.is_none());
+    }
+
+    /// The session is closed when the build's stream ends, and when it is dropped.
+    #[tokio::test]
+    async fn the_session_closes_with_the_build() {
+        for drop_early in [false, true] {
+            let (alive, closed) = tokio::sync::oneshot::channel::<()>();
+            let served = tokio::spawn(async move {
+                let _alive = alive;
+                std::future::pending::<Option<String>>().await
+            });
+            let events = stream::iter([Ok(BuildEvent::ImageId {
+                id: "sha256:1".to_owned(),
+            })]);
+            let mut build = with_session(events.boxed(), served);
+            if drop_early {
+                drop(build);
+            } else {
+                assert!(build.next().await.unwrap().is_ok());
+                assert!(build.next().await.is_none());
+            }
+            // The sender is dropped when the session's task is aborted.
+            assert!(closed.await.is_err(), "dropped early: {drop_early}");
+        }
+    }
 
     #[test]
     fn a_remote_context_travels_as_the_remote_parameter() {

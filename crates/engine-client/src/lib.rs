@@ -20,6 +20,9 @@
 //! - [`run_settings`]: what the build's `RUN`s get (hosts, network, `/dev/shm`, ulimits),
 //!   parsed as buildx parses its flags.
 //! - [`solve_status`]: BuildKit's status updates as its Go client writes them in JSON.
+//! - [`session`]: build secrets ([`session::BuildSecrets`]), served by a lean BuildKit
+//!   session that a build opens only when it has secrets (HTTP/2 from `h2`, gRPC framing
+//!   and messages of its own).
 //!
 //! Errors say what failed and why in plain words: the endpoint and how it was chosen, the
 //! OS's reason for a failed connection (`connection refused`), the TLS file that is
@@ -55,12 +58,14 @@ pub mod credentials;
 pub mod endpoint;
 pub mod engine;
 pub mod events;
+mod grpc;
 mod json_messages;
 mod line_stream;
 pub mod progress;
 pub mod push;
 pub mod run_settings;
 mod save;
+pub mod session;
 pub mod solve_status;
 #[cfg(feature = "ssh")]
 mod ssh;
@@ -68,6 +73,7 @@ mod ssh;
 mod tls;
 
 pub use engine::{BuildFailure, BuildOptions, Engine, EngineError, ImageNeed, PrepullOptions};
+pub use session::BuildSecrets;
 // The vocabulary of `ImageNeed`, so that callers need not name the crate it comes from.
 pub use events::BuildEvent;
 pub use image_ref::{ImageRef, Platform};

@@ -142,6 +142,14 @@ pub(crate) fn connect(
     )
 }
 
+/// One connection to the engine over its own `ssh` process, for a BuildKit session
+/// (`crate::session`), which upgrades it itself.
+pub(crate) fn dial(
+    target: &SshTarget,
+) -> io::Result<impl AsyncRead + AsyncWrite + Send + Unpin + 'static> {
+    SshStream::start(target)
+}
+
 /// Starts one `ssh` per connection.
 #[derive(Clone)]
 struct SshConnector {
