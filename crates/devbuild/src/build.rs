@@ -45,6 +45,7 @@ use engine_client::engine::{
 };
 use engine_client::events::{BuildEvent, PullOutcome};
 use engine_client::run_settings::{ExtraHost, Network, Ulimit};
+use engine_client::BuildSecrets;
 use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc;
 
@@ -125,6 +126,10 @@ pub struct BuildSpec {
     pub outputs: Vec<Output>,
     /// Write buildx's build result metadata here after the build (`--metadata-file`).
     pub metadata_file: Option<PathBuf>,
+    /// The build's secrets (`--secret`), for `RUN --mount=type=secret`: read when the build
+    /// is prepared, before anything is sent. With any, the build opens a BuildKit session
+    /// that serves them; without, none.
+    pub secrets: Vec<crate::secrets::SecretSource>,
     /// A context the engine fetches itself, instead of the directory `context`: a git
     /// repository (`https://…/repo.git#ref:dir`, `git://…`, `git@host:repo`) or an http(s)
     /// URL of a tar or of a Dockerfile ([`RemoteContext::parse`]). `dockerfile` is then a
@@ -280,6 +285,9 @@ pub enum BuildError {
     Failed(BuildFailure),
     /// The engine could not be reached or talked to.
     Engine(EngineError),
+    /// A secret's value cannot be read (`--secret`): names the secret and its file or
+    /// variable, never the value.
+    Secret(crate::secrets::SecretError),
     /// A needed image could not be pulled, and the build then failed for want of it
     /// (without a session BuildKit can only say "no active sessions"): the real cause
     /// comes first.
@@ -324,7 +332,10 @@ impl BuildError {
     pub fn is_input(&self) -> bool {
         matches!(
             self,
-            BuildError::Input(_) | BuildError::Dockerfile { .. } | BuildError::Context(_)
+            BuildError::Input(_)
+                | BuildError::Dockerfile { .. }
+                | BuildError::Context(_)
+                | BuildError::Secret(_)
         )
     }
 
@@ -346,6 +357,7 @@ impl fmt::Display for BuildError {
             BuildError::Context(error) => write!(f, "{error}"),
             BuildError::Failed(failure) => write!(f, "{failure}"),
             BuildError::Engine(e) => write!(f, "{e}"),
+            BuildError::Secret(e) => write!(f, "{e}"),
             BuildError::Pull {
                 image,
                 reason,
@@ -624,7 +636,8 @@ fn build_options(spec: &BuildSpec, dockerfile: Option<String>) -> BuildOptions {
         cache_from: cache_images(spec),
         raw_status: spec.raw_status,
         remote: spec.remote.as_ref().map(|r| r.url().to_owned()),
-        secrets: engine_client::BuildSecrets::new(),
+        // Read with the preparation, and set by `execute`.
+        secrets: BuildSecrets::new(),
     }
 }
 
@@ -954,6 +967,7 @@ pub(crate) async fn execute<F: FnMut(&Event)>(
     spec: &BuildSpec,
     host: &BuildHost,
     prepared: Option<Prepared>,
+    secrets: BuildSecrets,
     mut on_event: F,
 ) -> Result<BuildOutcome, BuildError> {
     let started = Instant::now();
@@ -1086,6 +1100,7 @@ pub(crate) async fn execute<F: FnMut(&Event)>(
     }
 
     let mut options = build_options(spec, dockerfile);
+    options.secrets = secrets;
     // The engine fetches a remote context, except where devbuild sends it (see `crate::remote`).
     options.remote = fetched
         .as_ref()

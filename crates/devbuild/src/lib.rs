@@ -95,6 +95,7 @@ pub mod remote;
 pub mod render;
 mod results;
 pub mod run;
+pub mod secrets;
 pub mod source;
 
 pub use build::{

@@ -35,6 +35,7 @@ use std::task::{Context, Poll};
 use dockerfile_froms::Platform;
 use engine_client::credentials::DockerConfig;
 use engine_client::engine::Engine;
+use engine_client::BuildSecrets;
 use futures_util::{Stream, StreamExt};
 
 use crate::build::{
@@ -82,6 +83,8 @@ pub struct PreparedBuild {
     host: BuildHost,
     /// `None` for a remote context: its Dockerfile is fetched when the build runs.
     prepared: Option<Prepared>,
+    /// The values of `spec.secrets`.
+    secrets: BuildSecrets,
 }
 
 impl PreparedBuild {
@@ -100,10 +103,12 @@ impl PreparedBuild {
 /// [`BuildError::Input`] a build of it would fail with comes from here.
 pub fn prepare(spec: &BuildSpec, host: &BuildHost) -> Result<PreparedBuild, BuildError> {
     let prepared = prepare_to_run(spec, &host.platform)?;
+    let secrets = crate::secrets::read(&spec.secrets).map_err(BuildError::Secret)?;
     Ok(PreparedBuild {
         spec: spec.clone(),
         host: host.clone(),
         prepared,
+        secrets,
     })
 }
 
@@ -119,8 +124,9 @@ pub fn run(engine: &Engine, prepared: PreparedBuild) -> BuildStream {
             spec,
             host,
             prepared,
+            secrets,
         } = prepared;
-        execute(&engine, &spec, &host, prepared, |event| {
+        execute(&engine, &spec, &host, prepared, secrets, |event| {
             lock(&sink).push_back(event.clone());
         })
         .await

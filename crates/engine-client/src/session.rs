@@ -73,7 +73,8 @@ impl BuildSecrets {
         self.values.keys().map(String::as_str)
     }
 
-    fn get(&self, id: &str) -> Option<&[u8]> {
+    /// The value of the secret `id`. Call only where it is sent, never where it is shown.
+    pub fn get(&self, id: &str) -> Option<&[u8]> {
         self.values.get(id).map(|value| &value[..])
     }
 }

@@ -44,6 +44,10 @@ pub struct Args {
     /// A label for the image, `K=V` (repeatable).
     #[arg(long = "label", value_name = "K=V")]
     labels: Vec<String>,
+    /// A secret for `RUN --mount=type=secret`, `id=ID[,src=PATH|,env=VAR]`; with only
+    /// `id`, the variable ID if set, else the file ID (repeatable).
+    #[arg(long = "secret", value_name = "id=ID[,src=PATH|,env=VAR]")]
+    secrets: Vec<String>,
     /// Do not use the build cache.
     #[arg(long)]
     no_cache: bool,
@@ -148,6 +152,10 @@ fn spec_of(args: &Args, mode: ProgressMode) -> Result<BuildSpec, String> {
     for label in &args.labels {
         let (key, value) = label.split_once('=').unwrap_or((label, ""));
         spec.labels.insert(key.to_owned(), value.to_owned());
+    }
+    for secret in &args.secrets {
+        spec.secrets
+            .push(devbuild::secrets::SecretSource::parse(secret)?);
     }
     spec.no_cache = args.no_cache;
     spec.pull = args.pull;

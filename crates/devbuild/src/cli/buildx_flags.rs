@@ -233,9 +233,6 @@ pub struct RefusedFlags {
     /// Attestations to attach (`--provenance=false` and `--sbom=false` are accepted).
     #[arg(long, value_name = "PARAMS")]
     attest: Vec<String>,
-    /// A secret for the build, `id=ID[,src=PATH]`.
-    #[arg(long, value_name = "id=ID[,src=PATH]")]
-    secret: Vec<String>,
     /// An SSH agent or keys for the build, `default|ID[=SOCKET|KEY]`.
     #[arg(long, value_name = "default|ID[=PATH]")]
     ssh: Vec<String>,
@@ -300,15 +297,10 @@ impl RefusedFlags {
                 "--attest {attest:?}: attestations need {SESSION}; build with `docker buildx build --attest` for an attested image (--provenance=false and --sbom=false are accepted)"
             ));
         }
-        if !self.secret.is_empty() {
-            return Some(format!(
-                "--secret needs {SESSION} yet: a build argument is no substitute (it stays in the image's history); build with `docker buildx build --secret` until devbuild forwards secrets"
-            ));
-        }
         if !self.ssh.is_empty() {
-            return Some(format!(
-                "--ssh needs {SESSION} yet: build with `docker buildx build --ssh` until devbuild forwards SSH agents"
-            ));
+            return Some(
+                "--ssh needs SSH agent forwarding through a BuildKit session, which devbuild's session does not serve yet (it serves --secret only): build with `docker buildx build --ssh` until devbuild forwards SSH agents".to_owned(),
+            );
         }
         if !self.annotation.is_empty() {
             return Some(
