@@ -18,6 +18,7 @@ use devbuild::engine_client::engine::{ConnectOptions, Engine};
 use devbuild::{build, BuildSpec, Event};
 mod common;
 use common::ctrl_c_during_run;
+use devbuild_tests::process::ProcessExit;
 use devbuild_tests::{engine_test, run_on, TestEngine, TestEnv, DOCKER_CLI};
 
 fn run<T>(future: impl std::future::Future<Output = T>) -> T {
@@ -202,26 +203,32 @@ fn interrupt(test: &TestEngine, remote: &Remote<'_>, what: &str) {
     assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
 }
 
-/// The `ssh` processes still running that were started through `bin` (its wrapper marks
-/// their command line), waited for up to 10 s: an `ssh` whose devbuild has gone sees its
-/// input end and exits by itself, but none may stay.
+/// The `ssh` processes started through `bin` (its wrapper marks their command line) that
+/// are still running 10 s on: an `ssh` whose devbuild has gone sees its input end and
+/// exits by itself (each is waited for through a pidfd), but none may stay.
 fn ssh_left_from(bin: &Path) -> Vec<String> {
     let marker = mark_of(bin);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let mut left = Vec::new();
-        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            if cmdline.contains("dial-stdio") && cmdline.contains(&marker) {
-                left.push(cmdline);
-            }
+    let mut left = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains("dial-stdio") && cmdline.contains(&marker) {
+            left.push((pid, cmdline));
         }
-        if left.is_empty() || std::time::Instant::now() > deadline {
-            return left;
-        }
-        std::thread::yield_now();
     }
+    left.into_iter()
+        .filter(|(pid, _)| {
+            ProcessExit::try_watch(*pid).is_some_and(|exit| !exit.wait(Duration::from_secs(10)))
+        })
+        .map(|(_, cmdline)| cmdline)
+        .collect()
 }
 
 /// The variable name a wrapper directory's `ssh` passes to `SendEnv` (no variable of
