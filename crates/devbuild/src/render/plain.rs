@@ -36,7 +36,8 @@ use std::time::{Duration, Instant};
 
 use super::state::{elapsed, State, Step, StepStatus};
 use super::{format_bytes, format_log_offset, trailer};
-use crate::events::{BuildEvent, Event, PullOutcome};
+use crate::events::{Event, PullEvent, PullOutcome, PushEvent, StepEvent};
+use crate::trace::Job as Group;
 
 /// Progress is printed again when it moved by this share of its total…
 const MIN_PROGRESS_DELTA: f64 = 0.05;
@@ -60,8 +61,6 @@ pub struct PlainRenderer<W: Write> {
     completed_tasks: HashSet<(u32, String)>,
     /// Steps that completed while some of their tasks were still going: their `DONE` waits.
     pending_done: Vec<u32>,
-    /// The numbers shown, by group, in the order groups first printed.
-    numbers: HashMap<Group, u32>,
     /// What is held for [`MERGE_WINDOW`]: the current group's end, or a task's unfinished
     /// update, and since when.
     held: Option<Held>,
@@ -88,17 +87,6 @@ impl Held {
     }
 }
 
-/// A group of lines: a BuildKit step, or devbuild's own work (numbered `#0`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum Group {
-    Analysis,
-    Pull(String),
-    Upload,
-    Step(u32),
-    Push(String),
-    Output(String),
-}
-
 #[derive(Clone, Debug)]
 struct Printed {
     current: i64,
@@ -117,7 +105,6 @@ impl<W: Write> PlainRenderer<W> {
             last_printed: HashMap::new(),
             completed_tasks: HashSet::new(),
             pending_done: Vec::new(),
-            numbers: HashMap::new(),
             held: None,
         }
     }
@@ -175,7 +162,10 @@ impl<W: Write> PlainRenderer<W> {
                 }
             }
             Event::Finished { .. } => {}
-            Event::Engine(event) => self.engine(event, now)?,
+            Event::Step(event) => self.step(event, now)?,
+            Event::Pull(event) => self.pull(event, now)?,
+            Event::Push(event) => self.push(event, now)?,
+            _ => {}
         }
         self.out.flush()
     }
@@ -202,12 +192,12 @@ impl<W: Write> PlainRenderer<W> {
             Held::Close { step, .. } | Held::Task { step, .. } => *step,
         };
         let same_step = match event {
-            Event::Engine(
-                BuildEvent::StepProgress { step, .. }
-                | BuildEvent::StepLog { step, .. }
-                | BuildEvent::StepCompleted { step, .. }
-                | BuildEvent::StepCached { step, .. }
-                | BuildEvent::StepFailed { step, .. },
+            Event::Step(
+                StepEvent::StepProgress { step, .. }
+                | StepEvent::StepLog { step, .. }
+                | StepEvent::StepCompleted { step, .. }
+                | StepEvent::StepCached { step, .. }
+                | StepEvent::StepFailed { step, .. },
             ) => *step == held_step,
             _ => false,
         };
@@ -232,16 +222,16 @@ impl<W: Write> PlainRenderer<W> {
         }
     }
 
-    fn engine(&mut self, event: &BuildEvent, now: Instant) -> io::Result<()> {
+    fn step(&mut self, event: &StepEvent, now: Instant) -> io::Result<()> {
         match event {
-            BuildEvent::StepStarted { step, .. } => self.open(Group::Step(*step))?,
-            BuildEvent::StepCached { step, .. }
-            | BuildEvent::StepCompleted { step, .. }
-            | BuildEvent::StepFailed { step, .. } => {
+            StepEvent::StepStarted { step, .. } => self.open(Group::Step(*step))?,
+            StepEvent::StepCached { step, .. }
+            | StepEvent::StepCompleted { step, .. }
+            | StepEvent::StepFailed { step, .. } => {
                 self.open(Group::Step(*step))?;
                 self.close_again(*step, now)?;
             }
-            BuildEvent::StepProgress {
+            StepEvent::StepProgress {
                 step,
                 id,
                 current,
@@ -253,7 +243,7 @@ impl<W: Write> PlainRenderer<W> {
                     self.close_again(*step, now)?;
                 }
             }
-            BuildEvent::StepLog { step, .. } => {
+            StepEvent::StepLog { step, .. } => {
                 let Some(line) = self
                     .state
                     .step_by_number(*step)
@@ -266,7 +256,7 @@ impl<W: Write> PlainRenderer<W> {
                 self.line(&Group::Step(*step), &line)?;
                 self.close_again(*step, now)?;
             }
-            BuildEvent::Warning {
+            StepEvent::Warning {
                 step: Some(step),
                 message,
                 ..
@@ -275,8 +265,15 @@ impl<W: Write> PlainRenderer<W> {
                 self.line(&Group::Step(*step), &format!("WARN: {message}"))?;
                 self.close_again(*step, now)?;
             }
-            BuildEvent::PullStarted { image, .. } => self.open(Group::Pull(image.clone()))?,
-            BuildEvent::PullProgress {
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn pull(&mut self, event: &PullEvent, now: Instant) -> io::Result<()> {
+        match event {
+            PullEvent::PullStarted { image, .. } => self.open(Group::Pull(image.clone()))?,
+            PullEvent::PullProgress {
                 image,
                 layer,
                 status,
@@ -286,8 +283,28 @@ impl<W: Write> PlainRenderer<W> {
                 let group = Group::Pull(image.clone());
                 self.layer_line(group, layer.as_deref(), status, *current, *total, now)?;
             }
-            BuildEvent::PushStarted { image } => self.open(Group::Push(image.clone()))?,
-            BuildEvent::PushProgress {
+            PullEvent::ImageReady { image, outcome, .. } => {
+                let group = Group::Pull(image.clone());
+                self.open(group.clone())?;
+                let took = self.pull_duration(image, now);
+                match outcome {
+                    PullOutcome::Present => self.close(&group, "CACHED")?,
+                    PullOutcome::Failed { reason } => {
+                        self.line(&group, &format!("WARN: {reason}"))?;
+                        self.close(&group, &format!("DONE {took:.1}s"))?;
+                    }
+                    _ => self.close(&group, &format!("DONE {took:.1}s"))?,
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, event: &PushEvent, now: Instant) -> io::Result<()> {
+        match event {
+            PushEvent::PushStarted { image } => self.open(Group::Push(image.clone()))?,
+            PushEvent::PushProgress {
                 image,
                 layer,
                 status,
@@ -297,7 +314,7 @@ impl<W: Write> PlainRenderer<W> {
                 let group = Group::Push(image.clone());
                 self.layer_line(group, layer.as_deref(), status, *current, *total, now)?;
             }
-            BuildEvent::Pushed { image, .. } | BuildEvent::PushFailed { image, .. } => {
+            PushEvent::Pushed { image, .. } | PushEvent::PushFailed { image, .. } => {
                 let group = Group::Push(image.clone());
                 self.open(group.clone())?;
                 let took = self
@@ -307,21 +324,8 @@ impl<W: Write> PlainRenderer<W> {
                     .find(|p| p.image == *image)
                     .map_or(0.0, |p| elapsed(p.started, p.ended, now).as_secs_f64());
                 match event {
-                    BuildEvent::PushFailed { reason, .. } => {
+                    PushEvent::PushFailed { reason, .. } => {
                         self.close(&group, &format!("ERROR: {reason}"))?
-                    }
-                    _ => self.close(&group, &format!("DONE {took:.1}s"))?,
-                }
-            }
-            BuildEvent::ImageReady { image, outcome, .. } => {
-                let group = Group::Pull(image.clone());
-                self.open(group.clone())?;
-                let took = self.pull_duration(image, now);
-                match outcome {
-                    PullOutcome::Present => self.close(&group, "CACHED")?,
-                    PullOutcome::Failed { reason } => {
-                        self.line(&group, &format!("WARN: {reason}"))?;
-                        self.close(&group, &format!("DONE {took:.1}s"))?;
                     }
                     _ => self.close(&group, &format!("DONE {took:.1}s"))?,
                 }
@@ -558,9 +562,7 @@ impl<W: Write> PlainRenderer<W> {
             writeln!(self.out)?;
         }
         self.opened_any = true;
-        let next = self.numbers.len() as u32 + 1;
-        let number = *self.numbers.entry(group.clone()).or_insert(next);
-        writeln!(self.out, "#{number} {}", self.name(&group))?;
+        writeln!(self.out, "#{} {}", self.number(&group), self.name(&group))?;
         self.current = Some(group);
         Ok(())
     }
@@ -579,9 +581,9 @@ impl<W: Write> PlainRenderer<W> {
         writeln!(self.out, "#{} {text}", self.number(group))
     }
 
-    /// The number `group` was given when it first printed.
+    /// The number the build's trace gave `group` (`#N`).
     fn number(&self, group: &Group) -> u32 {
-        self.numbers.get(group).copied().unwrap_or(0)
+        self.state.number(group).unwrap_or(0)
     }
 
     /// Ends `group` (the current one) with its outcome.
