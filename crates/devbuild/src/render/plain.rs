@@ -16,7 +16,8 @@
 //! `#N ...` and reopened later under its name again, as buildx does. Task progress
 //! (`#2 transferring context: 2.34kB done`) is printed when it moved by 5% or 5 s; updates
 //! of one task, and a step's end, are held for [`MERGE_WINDOW`] so that a task that starts
-//! and ends at once is one line (`#8 exporting layers 0.1s done`) and a late line of a step
+//! and ends at once is one line (`#8 exporting layers 0.1s done`; the context upload too:
+//! `#3 transferring context: 2 entries 3.07kB done`) and a late line of a step
 //! does not reopen it, as buildx merges the updates it prints at each refresh.
 //!
 //! Groups are numbered in the order they first print, as buildx's printer numbers them, and
@@ -77,12 +78,15 @@ enum Held {
         id: String,
         since: Instant,
     },
+    /// The context upload's update that is not its last: an upload that ends within
+    /// [`MERGE_WINDOW`] is one line (`#3 transferring context: 2 entries 3.07kB done`).
+    Upload { since: Instant },
 }
 
 impl Held {
     fn since(&self) -> Instant {
         match self {
-            Held::Close { since, .. } | Held::Task { since, .. } => *since,
+            Held::Close { since, .. } | Held::Task { since, .. } | Held::Upload { since } => *since,
         }
     }
 }
@@ -189,16 +193,18 @@ impl<W: Write> PlainRenderer<W> {
             return Ok(());
         };
         let held_step = match held {
-            Held::Close { step, .. } | Held::Task { step, .. } => *step,
+            Held::Close { step, .. } | Held::Task { step, .. } => Some(*step),
+            Held::Upload { .. } => None,
         };
         let same_step = match event {
+            Event::UploadProgress { .. } => held_step.is_none(),
             Event::Step(
                 StepEvent::StepProgress { step, .. }
                 | StepEvent::StepLog { step, .. }
                 | StepEvent::StepCompleted { step, .. }
                 | StepEvent::StepCached { step, .. }
                 | StepEvent::StepFailed { step, .. },
-            ) => *step == held_step,
+            ) => Some(*step) == held_step,
             _ => false,
         };
         if !same_step || now.saturating_duration_since(held.since()) >= MERGE_WINDOW {
@@ -211,6 +217,8 @@ impl<W: Write> PlainRenderer<W> {
     fn release(&mut self, now: Instant) -> io::Result<()> {
         match self.held.take() {
             Some(Held::Close { step, .. }) => self.close_now(step, now),
+            // As it stood when it came.
+            Some(Held::Upload { since }) => self.print_upload_progress(since),
             Some(Held::Task { step, id, .. }) => {
                 let printed = self.print_task(step, &id, now)?;
                 if printed {
@@ -364,6 +372,10 @@ impl<W: Write> PlainRenderer<W> {
         };
         let took = elapsed(upload.started, upload.ended, now);
         if upload.ended.is_some() {
+            // Its last update replaces one that was held.
+            if matches!(self.held, Some(Held::Upload { .. })) {
+                self.held = None;
+            }
             if self
                 .last_printed
                 .contains_key(&(Group::Upload, "done".into()))
@@ -387,9 +399,29 @@ impl<W: Write> PlainRenderer<W> {
         let key = (Group::Upload, String::new());
         let current = i64::try_from(upload.bytes).unwrap_or(i64::MAX);
         let total = upload.total.and_then(|t| i64::try_from(t).ok());
-        if !self.due(&key, "", current, total, now) {
+        if !self.due(&key, "", current, total, now)
+            || matches!(self.held, Some(Held::Upload { .. }))
+        {
             return Ok(());
         }
+        // Held a moment: an upload that ends at once prints its `done` line only.
+        self.release(now)?;
+        self.held = Some(Held::Upload { since: now });
+        Ok(())
+    }
+
+    /// Prints the upload's progress line as it stood at `now`.
+    fn print_upload_progress(&mut self, now: Instant) -> io::Result<()> {
+        let Some(upload) = self.state.upload.clone() else {
+            return Ok(());
+        };
+        if upload.ended.is_some() {
+            return Ok(());
+        }
+        let took = elapsed(upload.started, upload.ended, now);
+        let key = (Group::Upload, String::new());
+        let current = i64::try_from(upload.bytes).unwrap_or(i64::MAX);
+        let total = upload.total.and_then(|t| i64::try_from(t).ok());
         self.open(Group::Upload)?;
         let line = format!(
             "transferring context:{}{}{}",
@@ -688,5 +720,52 @@ fn seconds_text(took: Duration) -> String {
         format!(" {secs:.1}s")
     } else {
         String::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upload(bytes: u64, done: bool, at: Duration) -> Event {
+        Event::upload_progress(2, bytes, None, at, done)
+    }
+
+    fn render(events: &[(u64, Event)]) -> String {
+        let start = Instant::now();
+        let mut out = Vec::new();
+        let mut renderer = PlainRenderer::new(&mut out);
+        for (ms, event) in events {
+            let now = start + Duration::from_millis(*ms);
+            renderer.tick(now).unwrap();
+            renderer.event(event, now).unwrap();
+        }
+        renderer.finish(start + Duration::from_secs(1)).unwrap();
+        drop(renderer);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn an_upload_that_ends_within_the_merge_window_is_one_line() {
+        let text = render(&[
+            (0, upload(1000, false, Duration::ZERO)),
+            (5, upload(3070, true, Duration::from_millis(5))),
+        ]);
+        assert_eq!(
+            text,
+            "#1 [context] sending build context\n#1 transferring context: 2 entries 3.07kB done\n#1 DONE 0.0s\n"
+        );
+    }
+
+    #[test]
+    fn a_longer_upload_shows_its_progress_first() {
+        let text = render(&[
+            (0, upload(1000, false, Duration::ZERO)),
+            (300, upload(3070, true, Duration::from_millis(300))),
+        ]);
+        assert_eq!(
+            text,
+            "#1 [context] sending build context\n#1 transferring context: 1.00kB\n#1 transferring context: 2 entries 3.07kB 0.3s done\n#1 DONE 0.3s\n"
+        );
     }
 }
