@@ -180,39 +180,27 @@ impl Trace {
                 name,
                 group,
             } => {
-                let key = self.member(&digest, &name, group.as_ref());
-                let step = self.steps.get_mut(&key).expect("just made");
-                let member = step.members.get_mut(&digest).expect("just made");
-                member.started = true;
-                if !member.weak && !step.shown {
-                    self.show(&key, &mut events);
-                }
+                let key = self.member(&digest, &name, group.as_ref(), |m| m.started = true);
+                self.show_unless_weak(&key, &digest, &mut events);
             }
             BuildEvent::VertexCached {
                 digest,
                 name,
                 group,
             } => {
-                let key = self.member(&digest, &name, group.as_ref());
-                let step = self.steps.get_mut(&key).expect("just made");
-                let member = step.members.get_mut(&digest).expect("just made");
-                member.started = true;
-                member.cached = true;
-                member.over = true;
-                if !step.grouped {
-                    let number = self.shown_number(&key);
-                    let step = self.steps.get_mut(&key).expect("known");
-                    step.ended = true;
-                    events.push(Event::Step(StepEvent::StepCached {
-                        step: number,
-                        name: step.name.clone(),
-                        digest: step.digest.clone(),
-                    }));
-                } else {
-                    if !member.weak && !step.shown {
-                        self.show(&key, &mut events);
-                    }
+                let key = self.member(&digest, &name, group.as_ref(), |m| {
+                    m.started = true;
+                    m.cached = true;
+                    m.over = true;
+                });
+                if self.steps[&key].grouped {
+                    self.show_unless_weak(&key, &digest, &mut events);
                     self.end_group(&key, &mut events);
+                } else {
+                    // A cached vertex never started: it ends at once.
+                    self.end(&key, &mut events, |step, name, digest| {
+                        StepEvent::StepCached { step, name, digest }
+                    });
                 }
             }
             BuildEvent::VertexCompleted {
@@ -221,24 +209,23 @@ impl Trace {
                 group,
                 duration_ms,
             } => {
-                let key = self.member(&digest, &name, group.as_ref());
-                let step = self.steps.get_mut(&key).expect("just made");
-                let member = step.members.get_mut(&digest).expect("just made");
-                member.started = true;
-                member.over = true;
-                member.duration_ms = duration_ms;
-                if !step.grouped {
-                    self.show(&key, &mut events);
-                    let step = &self.steps[&key];
-                    events.push(Event::Step(StepEvent::StepCompleted {
-                        step: step.number.expect("shown"),
-                        name: step.name.clone(),
-                        digest: step.digest.clone(),
-                        duration_ms,
-                    }));
-                    self.steps.get_mut(&key).expect("known").ended = true;
-                } else {
+                let key = self.member(&digest, &name, group.as_ref(), |m| {
+                    m.started = true;
+                    m.over = true;
+                    m.duration_ms = duration_ms;
+                });
+                if self.steps[&key].grouped {
                     self.end_group(&key, &mut events);
+                } else {
+                    self.show(&key, &mut events);
+                    self.end(&key, &mut events, |step, name, digest| {
+                        StepEvent::StepCompleted {
+                            step,
+                            name,
+                            digest,
+                            duration_ms,
+                        }
+                    });
                 }
             }
             BuildEvent::VertexFailed {
@@ -247,23 +234,20 @@ impl Trace {
                 group,
                 error,
             } => {
-                let key = self.member(&digest, &name, group.as_ref());
-                let step = self.steps.get_mut(&key).expect("just made");
-                step.members.get_mut(&digest).expect("just made").over = true;
+                let key = self.member(&digest, &name, group.as_ref(), |m| m.over = true);
                 // A group fails with its first member's error.
-                if step.ended {
-                    return events;
+                if !self.steps[&key].ended {
+                    self.show(&key, &mut events);
+                    self.end(&key, &mut events, |step, name, digest| {
+                        StepEvent::StepFailed {
+                            step,
+                            name,
+                            digest,
+                            canceled: is_cancellation(&error),
+                            error,
+                        }
+                    });
                 }
-                step.ended = true;
-                self.show(&key, &mut events);
-                let step = &self.steps[&key];
-                events.push(Event::Step(StepEvent::StepFailed {
-                    step: step.number.expect("shown"),
-                    name: step.name.clone(),
-                    digest: step.digest.clone(),
-                    canceled: is_cancellation(&error),
-                    error,
-                }));
             }
             BuildEvent::VertexProgress {
                 vertex,
@@ -312,8 +296,15 @@ impl Trace {
         events
     }
 
-    /// The key of the step of vertex `digest`, and its member there, made when new.
-    fn member(&mut self, digest: &str, name: &str, group: Option<&ProgressGroup>) -> String {
+    /// The key of the step of vertex `digest`, its member there (made when new) updated by
+    /// `update`.
+    fn member(
+        &mut self,
+        digest: &str,
+        name: &str,
+        group: Option<&ProgressGroup>,
+        update: impl FnOnce(&mut Member),
+    ) -> String {
         let key = match group {
             Some(group) => group.id.clone(),
             None => digest.to_owned(),
@@ -328,13 +319,40 @@ impl Trace {
         if group.is_none() && !name.is_empty() {
             name.clone_into(&mut step.name);
         }
-        step.members
-            .entry(digest.to_owned())
-            .or_insert_with(|| Member {
-                weak: group.is_some_and(|g| g.weak),
-                ..Member::default()
-            });
+        update(
+            step.members
+                .entry(digest.to_owned())
+                .or_insert_with(|| Member {
+                    weak: group.is_some_and(|g| g.weak),
+                    ..Member::default()
+                }),
+        );
         key
+    }
+
+    /// Shows step `key` as started unless its member `digest` is weak (a weak group's
+    /// members alone stay hidden).
+    fn show_unless_weak(&mut self, key: &str, digest: &str, events: &mut Vec<Event>) {
+        if !self.steps[key].members[digest].weak {
+            self.show(key, events);
+        }
+    }
+
+    /// Ends step `key` with the event `make` makes of its number, name and digest.
+    fn end(
+        &mut self,
+        key: &str,
+        events: &mut Vec<Event>,
+        make: impl FnOnce(u32, String, String) -> StepEvent,
+    ) {
+        let number = self.shown_number(key);
+        let step = self.steps.get_mut(key).expect("known step");
+        step.ended = true;
+        events.push(Event::Step(make(
+            number,
+            step.name.clone(),
+            step.digest.clone(),
+        )));
     }
 
     /// The number of step `key`, given now if it has none (it may speak before it starts).
@@ -366,27 +384,19 @@ impl Trace {
         if !step.shown || step.ended || step.members.values().any(|m| m.started && !m.over) {
             return;
         }
-        let number = step.number.expect("shown");
-        let (name, digest) = (step.name.clone(), step.digest.clone());
-        let event = if step.members.values().all(|m| m.cached) {
-            StepEvent::StepCached {
-                step: number,
-                name,
-                digest,
-            }
-        } else {
-            // The members' times added up (buildx shows the span their intervals cover,
-            // which the decoder's durations cannot tell).
-            let duration_ms = step.members.values().filter_map(|m| m.duration_ms).sum();
-            StepEvent::StepCompleted {
-                step: number,
+        let cached = step.members.values().all(|m| m.cached);
+        // The members' times added up (buildx shows the span their intervals cover, which
+        // the decoder's durations cannot tell).
+        let duration_ms = step.members.values().filter_map(|m| m.duration_ms).sum();
+        self.end(key, events, |step, name, digest| match cached {
+            true => StepEvent::StepCached { step, name, digest },
+            false => StepEvent::StepCompleted {
+                step,
                 name,
                 digest,
                 duration_ms: Some(duration_ms),
-            }
-        };
-        self.steps.get_mut(key).expect("known").ended = true;
-        events.push(Event::Step(event));
+            },
+        });
     }
 
     /// The number of the step vertex `digest` speaks in: a known vertex's step, numbered
@@ -397,7 +407,7 @@ impl Trace {
             Some(key) => key.clone(),
             None => {
                 // A vertex first heard of by its progress or its log.
-                self.member(digest, "", None)
+                self.member(digest, "", None, |_| {})
             }
         };
         let step = &self.steps[&key];
