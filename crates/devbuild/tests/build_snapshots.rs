@@ -351,6 +351,50 @@ engine_test! {
         );
     }
 
+    /// devbuild's pull of a build's base image next to `docker pull`'s output for the same
+    /// image on Engine 26.1 (`tests/data/buildx/pull.txt`): the same lines, in a `#N [pull]`
+    /// group.
+    fn side_by_side_pull_with_docker_pull(test) {
+        if test.version != "26.1" {
+            return; // `docker pull` was captured on 26.1.
+        }
+        let mut guard = test.guard();
+        // A copy only the registry has: the build pulls it, with the harness's credentials.
+        let image = guard.remove_later(&test.registry.copy_private_image(&test.private_image));
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("Dockerfile"),
+            format!("FROM {image}\nLABEL devbuild.test=pull\n"),
+        )
+        .unwrap();
+        let output = devbuild(test, &["build", "--progress=plain", dir.path().to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        let (registry, repository) = image.split_once('/').unwrap();
+        let repository = repository.rsplit_once(':').map_or(repository, |(r, _)| r);
+        let pull = stderr
+            .split("\n\n")
+            .find(|group| group.lines().next().is_some_and(|l| l.contains(" [pull] ")))
+            .unwrap_or_else(|| panic!("no [pull] group in {stderr}"))
+            .replace(registry, "<registry>")
+            .replace(repository, "<repository>");
+        let ours = normalise(&pull, dir.path(), "<no tag>");
+        let theirs = buildx_fixture("pull.txt");
+        // The group's header, then each of its lines next to the line `docker pull` printed.
+        let mut lines = ours.lines();
+        let mut out = format!("{:<60} | docker pull\n", "devbuild");
+        out.push_str(lines.next().unwrap_or_default());
+        out.push('\n');
+        let (ours, theirs): (Vec<&str>, Vec<&str>) = (lines.collect(), theirs.lines().collect());
+        for i in 0..ours.len().max(theirs.len()) {
+            let left = ours.get(i).copied().unwrap_or_default();
+            let right = theirs.get(i).copied().unwrap_or_default();
+            out.push_str(format!("{left:<60} | {right}").trim_end());
+            out.push('\n');
+        }
+        insta::assert_snapshot!("side_by_side_pull", out);
+    }
+
     /// `--progress=plain` and `--progress=json` of the same deterministic build.
     fn plain_and_json_output(test) {
         let mut guard = test.guard();
