@@ -25,10 +25,15 @@ pub struct ProcessExit {
 impl ProcessExit {
     /// Starts watching `pid`.
     pub fn watch(pid: i32) -> Self {
+        Self::try_watch(pid)
+            .unwrap_or_else(|| panic!("pidfd_open: {}", std::io::Error::last_os_error()))
+    }
+
+    /// Starts watching `pid`, or `None` when there is no such process (any more).
+    pub fn try_watch(pid: i32) -> Option<Self> {
         // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
         let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
-        assert!(fd >= 0, "pidfd_open: {}", std::io::Error::last_os_error());
-        Self { fd }
+        (fd >= 0).then_some(Self { fd })
     }
 
     /// Whether the process exited within `limit`.

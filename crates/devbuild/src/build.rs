@@ -43,17 +43,18 @@ use engine_client::credentials::DockerConfig;
 use engine_client::engine::{
     BuildFailure, BuildOptions, Engine, EngineError, ImageNeed, PrepullOptions,
 };
-use engine_client::events::{BuildEvent, PullOutcome};
+use engine_client::events::{BuildEvent, PullEvent, PullOutcome};
 use engine_client::run_settings::{ExtraHost, Network, Ulimit};
 use engine_client::BuildSecrets;
 use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc;
 
-use crate::events::{ContextUsed, Event};
+use crate::events::{ContextUsed, Event, StepEvent};
 use crate::output::Output;
 use crate::push::PushedImage;
 use crate::remote::RemoteContext;
 use crate::run::BuildHost;
+use crate::trace::Trace;
 
 /// How often, at most, the upload reports its progress while it runs.
 pub const UPLOAD_PROGRESS_EVERY: Duration = Duration::from_millis(100);
@@ -904,7 +905,7 @@ async fn run_prepull<F: FnMut(&Event)>(
     };
     let mut pulls = std::pin::pin!(engine.prepull(needs, credentials.clone(), &options));
     while let Some(event) = pulls.next().await {
-        if let BuildEvent::ImageReady {
+        if let PullEvent::ImageReady {
             image,
             platform,
             outcome,
@@ -916,7 +917,7 @@ async fn run_prepull<F: FnMut(&Event)>(
                 outcome: outcome.clone(),
             });
         }
-        on_event(&Event::Engine(event));
+        on_event(&Event::Pull(event));
     }
     Ok(images)
 }
@@ -968,9 +969,20 @@ pub(crate) async fn execute<F: FnMut(&Event)>(
     host: &BuildHost,
     prepared: Option<Prepared>,
     secrets: BuildSecrets,
-    mut on_event: F,
+    on_event: F,
 ) -> Result<BuildOutcome, BuildError> {
     let started = Instant::now();
+    // Every event passes through the trace, which numbers the build's work in one sequence
+    // and turns the engine's vertex events into numbered steps.
+    let trace = std::sync::Mutex::new(Trace::new());
+    let mut report = on_event;
+    let mut on_event = |event: &Event| {
+        trace
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .observe(event);
+        report(event);
+    };
     // A remote context's Dockerfile is fetched first (see `crate::remote`).
     let fetched = match &spec.remote {
         Some(remote) => Some(crate::remote::fetch(spec, remote, engine.api_version(), true).await?),
@@ -1130,8 +1142,11 @@ pub(crate) async fn execute<F: FnMut(&Event)>(
                     while let Ok(upload) = upload_rx.try_recv() {
                         on_event(&upload);
                     }
-                    record(&event, &mut steps, &mut image_id, &mut warnings);
-                    on_event(&Event::Engine(event));
+                    let events = trace.lock().unwrap_or_else(|e| e.into_inner()).engine(event);
+                    for event in events {
+                        record(&event, &mut steps, &mut image_id, &mut warnings);
+                        on_event(&event);
+                    }
                 }
                 Some(Err(e)) => break Err(BuildError::from(e)),
                 None => break Ok(()),
@@ -1194,7 +1209,12 @@ pub(crate) async fn execute<F: FnMut(&Event)>(
                 None => err,
             };
             let step = match &err {
-                BuildError::Failed(failure) => failure.step.as_ref().map(|s| s.step),
+                BuildError::Failed(failure) => failure.step.as_ref().and_then(|s| {
+                    trace
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .vertex_number(&s.digest)
+                }),
                 _ => None,
             };
 
@@ -1321,7 +1341,7 @@ pub(crate) fn registry_hint(image: &str, reason: &str, transfer: Transfer) -> Op
 /// A warning of devbuild's own (the analyser's, the context's), as the renderers show
 /// BuildKit's.
 fn warning_event(message: String, file: &str, line: Option<usize>) -> Event {
-    Event::Engine(BuildEvent::Warning {
+    Event::Step(StepEvent::Warning {
         step: None,
         message,
         detail: Vec::new(),
@@ -1334,7 +1354,7 @@ fn warning_event(message: String, file: &str, line: Option<usize>) -> Event {
 }
 
 fn record(
-    event: &BuildEvent,
+    event: &Event,
     steps: &mut Vec<StepTiming>,
     image_id: &mut Option<String>,
     warnings: &mut Vec<String>,
@@ -1354,24 +1374,24 @@ fn record(
         }
     };
     match event {
-        BuildEvent::StepStarted { step, name, .. } => {
+        Event::Step(StepEvent::StepStarted { step, name, .. }) => {
             step_of(*step, name);
         }
-        BuildEvent::StepCached { step, name, .. } => {
+        Event::Step(StepEvent::StepCached { step, name, .. }) => {
             let index = step_of(*step, name);
             steps[index].cached = true;
         }
-        BuildEvent::StepCompleted {
+        Event::Step(StepEvent::StepCompleted {
             step,
             name,
             duration_ms,
             ..
-        } => {
+        }) => {
             let index = step_of(*step, name);
             steps[index].duration = duration_ms.map(Duration::from_millis);
         }
-        BuildEvent::ImageId { id } => *image_id = Some(id.clone()),
-        BuildEvent::Warning { message, .. } => warnings.push(message.clone()),
+        Event::Engine(BuildEvent::ImageId { id }) => *image_id = Some(id.clone()),
+        Event::Step(StepEvent::Warning { message, .. }) => warnings.push(message.clone()),
         _ => {}
     }
 }

@@ -1,11 +1,13 @@
 //! What a build reports while it runs: [`Event`], the vocabulary of the progress renderers
 //! and of `devbuild build --progress=json`, which prints one event per line.
 //!
-//! An event is a JSON object whose `"event"` field names it (`snake_case`). The engine's
-//! own events ([`BuildEvent`]: BuildKit's steps, their progress and logs, warnings, the
-//! pre-pull, the pushes) appear exactly as `engine_client` serialises them; devbuild adds the
-//! events of the stages around them: the Dockerfile's analysis, the context upload, the
-//! outputs and the result. Outputs, then pushes, come after the build and before `finished`
+//! An event is a JSON object whose `"event"` field names it (`snake_case`). BuildKit's steps
+//! ([`StepEvent`]) are numbered by devbuild's [`Trace`](crate::trace::Trace), in one
+//! sequence with devbuild's own work, as plain output numbers its groups (`step` is the `#N`
+//! there); the pulls ([`PullEvent`]) and pushes ([`PushEvent`]), the engine's text, image id
+//! and errors appear exactly as `engine_client` serialises them; devbuild adds the events of
+//! the stages around them: the Dockerfile's analysis, the context upload, the outputs and
+//! the result. Outputs, then pushes, come after the build and before `finished`
 //! (a failed one ends the run with `failed`).
 //! In the order a build reports them (fields with `?` are left out when unknown or empty):
 //!
@@ -36,9 +38,9 @@
 //! | `failed` | `message`, `step?`, `source?`: `{"file", "line", "lines": [{"line", "text", "failing"}]}`, `duration_ms` |
 //!
 //! ```
-//! use devbuild::events::{BuildEvent, Event};
+//! use devbuild::events::{Event, StepEvent};
 //!
-//! let event = Event::from(BuildEvent::StepCached {
+//! let event = Event::from(StepEvent::StepCached {
 //!     step: 4,
 //!     name: "[2/4] RUN apk add make".into(),
 //!     digest: "sha256:2a…".into(),
@@ -57,12 +59,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::source::SourceExcerpt;
 
-pub use engine_client::events::{BuildEvent, LogStream, PullOutcome, SourceLocation};
+pub use engine_client::events::{
+    BuildEvent, LogStream, ProgressGroup, PullEvent, PullOutcome, PushEvent, SourceLocation,
+};
 
 /// One thing that happened during a build, from the Dockerfile's analysis to the result.
 ///
-/// Serialised internally tagged by `"event"`; the [`Event::Engine`] events keep the tags and
-/// fields of [`BuildEvent`] (`step_started`, `step_log`, `pull_progress`, …).
+/// Serialised internally tagged by `"event"`; the wrapped events keep their own tags and
+/// fields (`step_started`, `step_log`, `pull_progress`, `push_progress`, `image_id`, …).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -143,10 +147,133 @@ pub enum Event {
         /// How long the build ran.
         duration_ms: u64,
     },
-    /// An event of the engine: a BuildKit step, its progress and logs, a warning, the image
-    /// id, an error, or the pre-pull of an image. Serialised as [`BuildEvent`] is.
+    /// A BuildKit step, its progress and logs, or a warning, numbered in the build's
+    /// sequence.
+    #[serde(untagged)]
+    Step(StepEvent),
+    /// The pull of an image the build needs (or a `--cache-from` image).
+    #[serde(untagged)]
+    Pull(PullEvent),
+    /// The push of a tag, after the build.
+    #[serde(untagged)]
+    Push(PushEvent),
+    /// The engine's other events: its plain text, the image id, an error, BuildKit's raw
+    /// status updates. A build's vertex events never come here: the
+    /// [`Trace`](crate::trace::Trace) makes them [`Event::Step`]s. Serialised as
+    /// [`BuildEvent`] is.
     #[serde(untagged)]
     Engine(BuildEvent),
+}
+
+/// What a BuildKit step did, as devbuild reports it: BuildKit's vertexes (a progress
+/// group's members merged into one step), numbered in the order the build's work first
+/// showed up (`#N` in plain output).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum StepEvent {
+    /// A step started running.
+    StepStarted {
+        /// The step's number, `#N` in buildx's output.
+        step: u32,
+        /// What the step does, as BuildKit names it (`[2/4] RUN make`).
+        name: String,
+        /// BuildKit's vertex digest, stable for the same step (for the members of a
+        /// progress group merged into one step, the group's id).
+        digest: String,
+    },
+    /// A step's result came from the cache; it will not run.
+    StepCached {
+        /// The step's number.
+        step: u32,
+        /// What the step does.
+        name: String,
+        /// BuildKit's vertex digest.
+        digest: String,
+    },
+    /// A step finished successfully.
+    StepCompleted {
+        /// The step's number.
+        step: u32,
+        /// What the step does.
+        name: String,
+        /// BuildKit's vertex digest.
+        digest: String,
+        /// How long it ran, when BuildKit said when it started and ended.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration_ms: Option<u64>,
+    },
+    /// A step failed (or was canceled because another step failed).
+    StepFailed {
+        /// The step's number.
+        step: u32,
+        /// What the step does.
+        name: String,
+        /// BuildKit's vertex digest.
+        digest: String,
+        /// BuildKit's error message.
+        error: String,
+        /// The step did not fail itself: the build was canceled around it.
+        #[serde(default)]
+        canceled: bool,
+    },
+    /// Progress of one task inside a step (a layer download, the context transfer).
+    StepProgress {
+        /// The step's number.
+        step: u32,
+        /// The task, as BuildKit names it (`sha256:…`, `transferring context`).
+        id: String,
+        /// Units done so far (bytes, usually).
+        current: i64,
+        /// Units in all, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        total: Option<i64>,
+        /// The task is finished.
+        #[serde(default)]
+        completed: bool,
+    },
+    /// One line a step printed.
+    StepLog {
+        /// The step's number.
+        step: u32,
+        /// Where the step wrote it.
+        stream: LogStream,
+        /// The line, without its line ending.
+        line: String,
+    },
+    /// A warning from BuildKit (a Dockerfile check, a deprecated feature), or devbuild's
+    /// own (the analyser's, the context's).
+    Warning {
+        /// The step it is about, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<u32>,
+        /// The short message.
+        message: String,
+        /// Longer explanation, one paragraph per entry.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        detail: Vec<String>,
+        /// A page that explains it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
+        /// The file and 1-based line it points at, when BuildKit gives one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        location: Option<SourceLocation>,
+    },
+}
+
+impl StepEvent {
+    /// The number of the step the event is about, if any.
+    pub fn step(&self) -> Option<u32> {
+        match self {
+            StepEvent::StepStarted { step, .. }
+            | StepEvent::StepCached { step, .. }
+            | StepEvent::StepCompleted { step, .. }
+            | StepEvent::StepFailed { step, .. }
+            | StepEvent::StepProgress { step, .. }
+            | StepEvent::StepLog { step, .. } => Some(*step),
+            StepEvent::Warning { step, .. } => *step,
+        }
+    }
 }
 
 /// How much of the build context a build reads.
@@ -179,9 +306,21 @@ impl From<&dockerfile_froms::NeededImage> for NeededImage {
     }
 }
 
-impl From<BuildEvent> for Event {
-    fn from(event: BuildEvent) -> Self {
-        Event::Engine(event)
+impl From<StepEvent> for Event {
+    fn from(event: StepEvent) -> Self {
+        Event::Step(event)
+    }
+}
+
+impl From<PullEvent> for Event {
+    fn from(event: PullEvent) -> Self {
+        Event::Pull(event)
+    }
+}
+
+impl From<PushEvent> for Event {
+    fn from(event: PushEvent) -> Self {
+        Event::Push(event)
     }
 }
 

@@ -70,6 +70,8 @@
 //!
 //! - [`events`]: [`Event`], everything a build reports, from the analysis to the result
 //!   (what `--progress=json` prints, one per line);
+//! - [`trace`]: the numbering of a build's work and the merging of BuildKit's progress
+//!   groups, one for every renderer, as progressui's `trace` is buildx's;
 //! - [`render`]: the progress renderers (`plain` like buildx's, `json`, the live `tty` view);
 //! - [`source`]: the failing instruction in its Dockerfile, as buildx shows it after a failure.
 //!
@@ -97,6 +99,7 @@ mod results;
 pub mod run;
 pub mod secrets;
 pub mod source;
+pub mod trace;
 
 pub use build::{
     select_context, BuildError, BuildOutcome, BuildSpec, ContextSelection, ImageOutcome, StepTiming,

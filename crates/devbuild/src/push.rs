@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use engine_client::credentials::{registry_of, DockerConfig};
 use engine_client::engine::{pull_target, Engine};
-use engine_client::events::BuildEvent;
+use engine_client::events::PushEvent;
 use engine_client::push::Descriptor;
 use engine_client::ImageRef;
 use futures_util::StreamExt;
@@ -52,7 +52,7 @@ pub(crate) async fn push_tags<F: FnMut(&Event)>(
         let mut outcome = None;
         while let Some(event) = events.next().await {
             match &event {
-                BuildEvent::Pushed {
+                PushEvent::Pushed {
                     image,
                     digest,
                     size,
@@ -63,7 +63,7 @@ pub(crate) async fn push_tags<F: FnMut(&Event)>(
                         size: *size,
                     }))
                 }
-                BuildEvent::PushFailed { image, reason } => {
+                PushEvent::PushFailed { image, reason } => {
                     outcome = Some(Err(BuildError::Push {
                         image: image.clone(),
                         reason: reason.clone(),
@@ -72,7 +72,7 @@ pub(crate) async fn push_tags<F: FnMut(&Event)>(
                 }
                 _ => {}
             }
-            on_event(&Event::Engine(event));
+            on_event(&Event::Push(event));
         }
         match outcome {
             Some(Ok(image)) => pushed.push(image),

@@ -922,7 +922,7 @@ mod tests {
             "build failed: remote context http://127.0.0.1:1/c.tar: invalid response status 404"
         );
         let step = |name: &str| StepFailure {
-            step: 1,
+            digest: "sha256:01".into(),
             name: name.into(),
             error: "invalid response status 404".into(),
         };

@@ -14,17 +14,17 @@
 //!
 //! ```
 //! use std::time::{Duration, Instant};
-//! use devbuild::events::{BuildEvent, Event};
+//! use devbuild::events::{Event, StepEvent};
 //! use devbuild::render::{Progress, ProgressMode};
 //!
 //! let start = Instant::now();
 //! let mut out = Vec::new();
 //! let mut progress = Progress::new(ProgressMode::Auto, &mut out, false);
 //! let step = |event| Event::from(event);
-//! progress.event(&step(BuildEvent::StepStarted {
+//! progress.event(&step(StepEvent::StepStarted {
 //!     step: 1, name: "[1/2] FROM docker.io/library/alpine:3.20".into(), digest: "sha256:1".into(),
 //! }), start)?;
-//! progress.event(&step(BuildEvent::StepCompleted {
+//! progress.event(&step(StepEvent::StepCompleted {
 //!     step: 1, name: "[1/2] FROM docker.io/library/alpine:3.20".into(), digest: "sha256:1".into(),
 //!     duration_ms: Some(40),
 //! }), start + Duration::from_millis(40))?;

@@ -3,7 +3,7 @@
 
 use devbuild::engine_client::endpoint::Endpoint;
 use devbuild::engine_client::engine::{ConnectOptions, Engine};
-use devbuild::events::{BuildEvent, Event};
+use devbuild::events::{Event, StepEvent};
 use devbuild::{build, BuildSpec};
 use devbuild_tests::{engine_test, TestEnv};
 
@@ -55,7 +55,7 @@ engine_test! {
         });
         assert_eq!(done, Some((11, summary.archive_bytes)));
         let mut files: Vec<String> = events.iter().filter_map(|e| match e {
-            Event::Engine(BuildEvent::StepLog { line, .. }) if line.starts_with("/ctx/") => Some(line.clone()),
+            Event::Step(StepEvent::StepLog { line, .. }) if line.starts_with("/ctx/") => Some(line.clone()),
             _ => None,
         }).collect();
         files.sort();

@@ -9,16 +9,16 @@
 //!   made; a wrong CA, another host name, an expired or missing client certificate, an
 //!   unknown host key are each one clear error and exit status 3.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use devbuild::engine_client::endpoint::Endpoint;
 use devbuild::engine_client::engine::{ConnectOptions, Engine};
 use devbuild::{build, BuildSpec, Event};
-use devbuild_tests::process::{process_with, ProcessExit};
+mod common;
+use common::ctrl_c_during_run;
+use devbuild_tests::process::ProcessExit;
 use devbuild_tests::{engine_test, run_on, TestEngine, TestEnv, DOCKER_CLI};
 
 fn run<T>(future: impl std::future::Future<Output = T>) -> T {
@@ -195,59 +195,40 @@ fn interrupt(test: &TestEngine, remote: &Remote<'_>, what: &str) {
         ),
     )
     .unwrap();
-    let mut child = devbuild_at(remote)
+    let mut command = devbuild_at(remote);
+    command
         .args(["build", "--no-cache", "--progress=json"])
-        .arg(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let started = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .any(|line| line.contains("\"step_log\"") && line.contains(&marker));
-    assert!(started, "the build ended before its RUN printed");
-    let pid = process_with(&marker).expect("the RUN process runs");
-    let exited = ProcessExit::watch(pid);
-    // SAFETY: kill with the pid of our child and a signal number.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _: Vec<String> = lines.map_while(Result::ok).collect();
-        let _ = tx.send(child.wait_with_output());
-    });
-    let output = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("devbuild exits after SIGINT")
-        .unwrap();
+        .arg(dir.path());
+    let (_, output) = ctrl_c_during_run(command, &marker);
     assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
-    assert!(
-        exited.wait(Duration::from_secs(60)),
-        "the RUN process still runs"
-    );
 }
 
-/// The `ssh` processes still running that were started through `bin` (its wrapper marks
-/// their command line), waited for up to 10 s: an `ssh` whose devbuild has gone sees its
-/// input end and exits by itself, but none may stay.
+/// The `ssh` processes started through `bin` (its wrapper marks their command line) that
+/// are still running 10 s on: an `ssh` whose devbuild has gone sees its input end and
+/// exits by itself (each is waited for through a pidfd), but none may stay.
 fn ssh_left_from(bin: &Path) -> Vec<String> {
     let marker = mark_of(bin);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let mut left = Vec::new();
-        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            if cmdline.contains("dial-stdio") && cmdline.contains(&marker) {
-                left.push(cmdline);
-            }
+    let mut left = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains("dial-stdio") && cmdline.contains(&marker) {
+            left.push((pid, cmdline));
         }
-        if left.is_empty() || std::time::Instant::now() > deadline {
-            return left;
-        }
-        std::thread::yield_now();
     }
+    left.into_iter()
+        .filter(|(pid, _)| {
+            ProcessExit::try_watch(*pid).is_some_and(|exit| !exit.wait(Duration::from_secs(10)))
+        })
+        .map(|(_, cmdline)| cmdline)
+        .collect()
 }
 
 /// The variable name a wrapper directory's `ssh` passes to `SendEnv` (no variable of

@@ -299,10 +299,15 @@ fn buildx_fixture(name: &str) -> String {
 }
 
 fn context(engine: &TestEngine, run: &str) -> tempfile::TempDir {
+    context_from(&engine.base_image, run)
+}
+
+/// [`context`] on another base image.
+fn context_from(base: &str, run: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("Dockerfile"),
-        format!("FROM {}\nCOPY a.txt /a.txt\nRUN {run}\n", engine.base_image),
+        format!("FROM {base}\nCOPY a.txt /a.txt\nRUN {run}\n"),
     )
     .unwrap();
     // Unique content: BuildKit merges identical steps of concurrent builds, and would report
@@ -324,14 +329,18 @@ engine_test! {
         }
         let mut guard = test.guard();
         let tag = guard.remove_later(&test.unique_name("devbuild-sbs"));
-        let dir = context(test, "echo devbuild");
+        // A base of its own: another test's use of the shared one (a re-tag, a removal) can
+        // turn the cached build's hits into misses. Shown under the shared name, as buildx's
+        // fixture has it.
+        let base = guard.own_base();
+        let dir = context_from(&base, "echo devbuild");
         let path = dir.path().to_str().unwrap();
         for (args, fixture) in [
             (&["build", "--no-cache", "--progress=plain", "-t", &tag, path][..], "success"),
             (&["build", "--progress=plain", "-t", &tag, path][..], "cached"),
         ] {
             let output = devbuild(test, args);
-            let stderr = String::from_utf8_lossy(&output.stderr);
+            let stderr = String::from_utf8_lossy(&output.stderr).replace(&base, &test.base_image);
             assert_eq!(output.status.code(), Some(0), "{stderr}");
             let ours = stable_groups(&normalise(before_export(&stderr), dir.path(), &tag));
             let theirs = buildx_fixture(&format!("{fixture}.txt"));
@@ -349,6 +358,50 @@ engine_test! {
             "side_by_side_failure",
             side_by_side(&ours, &buildx_fixture("failure.txt"))
         );
+    }
+
+    /// devbuild's pull of a build's base image next to `docker pull`'s output for the same
+    /// image on Engine 26.1 (`tests/data/buildx/pull.txt`): the same lines, in a `#N [pull]`
+    /// group.
+    fn side_by_side_pull_with_docker_pull(test) {
+        if test.version != "26.1" {
+            return; // `docker pull` was captured on 26.1.
+        }
+        let mut guard = test.guard();
+        // A copy only the registry has: the build pulls it, with the harness's credentials.
+        let image = guard.remove_later(&test.registry.copy_private_image(&test.private_image));
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("Dockerfile"),
+            format!("FROM {image}\nLABEL devbuild.test=pull\n"),
+        )
+        .unwrap();
+        let output = devbuild(test, &["build", "--progress=plain", dir.path().to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        let (registry, repository) = image.split_once('/').unwrap();
+        let repository = repository.rsplit_once(':').map_or(repository, |(r, _)| r);
+        let pull = stderr
+            .split("\n\n")
+            .find(|group| group.lines().next().is_some_and(|l| l.contains(" [pull] ")))
+            .unwrap_or_else(|| panic!("no [pull] group in {stderr}"))
+            .replace(registry, "<registry>")
+            .replace(repository, "<repository>");
+        let ours = normalise(&pull, dir.path(), "<no tag>");
+        let theirs = buildx_fixture("pull.txt");
+        // The group's header, then each of its lines next to the line `docker pull` printed.
+        let mut lines = ours.lines();
+        let mut out = format!("{:<60} | docker pull\n", "devbuild");
+        out.push_str(lines.next().unwrap_or_default());
+        out.push('\n');
+        let (ours, theirs): (Vec<&str>, Vec<&str>) = (lines.collect(), theirs.lines().collect());
+        for i in 0..ours.len().max(theirs.len()) {
+            let left = ours.get(i).copied().unwrap_or_default();
+            let right = theirs.get(i).copied().unwrap_or_default();
+            out.push_str(format!("{left:<60} | {right}").trim_end());
+            out.push('\n');
+        }
+        insta::assert_snapshot!("side_by_side_pull", out);
     }
 
     /// `--progress=plain` and `--progress=json` of the same deterministic build.

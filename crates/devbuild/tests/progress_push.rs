@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use devbuild::events::BuildEvent;
+use devbuild::events::{PushEvent, StepEvent};
 use devbuild::render::plain::PlainRenderer;
 use devbuild::render::tty::{self, TermSize, View};
 use devbuild::render::State;
@@ -13,7 +13,7 @@ use devbuild::Event;
 const IMAGE: &str = "127.0.0.1:5000/team/app:1";
 
 fn progress(layer: Option<&str>, status: &str, current: Option<u64>, total: Option<u64>) -> Event {
-    Event::Engine(BuildEvent::PushProgress {
+    Event::Push(PushEvent::PushProgress {
         image: IMAGE.to_owned(),
         layer: layer.map(str::to_owned),
         status: status.to_owned(),
@@ -27,7 +27,7 @@ fn pushed_build() -> Vec<(u64, Event)> {
     vec![
         (
             0,
-            Event::Engine(BuildEvent::StepStarted {
+            Event::Step(StepEvent::StepStarted {
                 step: 1,
                 name: "[1/1] RUN make".into(),
                 digest: "sha256:1".into(),
@@ -35,7 +35,7 @@ fn pushed_build() -> Vec<(u64, Event)> {
         ),
         (
             400,
-            Event::Engine(BuildEvent::StepCompleted {
+            Event::Step(StepEvent::StepCompleted {
                 step: 1,
                 name: "[1/1] RUN make".into(),
                 digest: "sha256:1".into(),
@@ -57,7 +57,7 @@ fn pushed_build() -> Vec<(u64, Event)> {
         ),
         (
             800,
-            Event::Engine(BuildEvent::PushStarted {
+            Event::Push(PushEvent::PushStarted {
                 image: IMAGE.to_owned(),
             }),
         ),
@@ -92,7 +92,7 @@ fn pushed_build() -> Vec<(u64, Event)> {
         ),
         (
             1520,
-            Event::Engine(BuildEvent::Pushed {
+            Event::Push(PushEvent::Pushed {
                 image: IMAGE.to_owned(),
                 digest: "sha256:c6be".to_owned(),
                 size: Some(527),
@@ -190,7 +190,7 @@ fn failures_after_the_build_show_as_errors() {
     let mut events: Vec<(u64, Event)> = pushed_build().into_iter().take(5).collect();
     events.push((
         900,
-        Event::Engine(BuildEvent::PushFailed {
+        Event::Push(PushEvent::PushFailed {
             image: IMAGE.to_owned(),
             reason: "no basic auth credentials".to_owned(),
         }),

@@ -80,14 +80,15 @@ fn options(word: &str) -> Vec<String> {
         .collect()
 }
 
-/// Whether the help line `line` declares `option` (`  -o, --output <OUTPUT>  …`).
+/// Whether the help line `line` declares `option` (`  -o, --output <OUTPUT>  …`, or
+/// `--compress[=<BOOL>]` for an option whose value is optional).
 fn declares(line: &str, option: &str) -> bool {
     let line = line.trim_start();
     line.starts_with('-')
-        && line
-            .split_whitespace()
-            .take(2)
-            .any(|word| word.trim_end_matches(',') == option)
+        && line.split_whitespace().take(2).any(|word| {
+            let name = word.trim_end_matches(',');
+            name.split(['[', '=']).next() == Some(option)
+        })
 }
 
 #[test]

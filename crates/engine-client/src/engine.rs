@@ -50,7 +50,7 @@ use serde::Deserialize;
 
 use crate::credentials::{registry_of_image, DockerConfig, RegistryAuth};
 use crate::endpoint::{Endpoint, EndpointEnv, EndpointError};
-use crate::events::{BuildEvent, PullOutcome};
+use crate::events::{BuildEvent, PullEvent, PullOutcome};
 use crate::json_messages::{self, JsonMessage, Transfer};
 use crate::line_stream::{read_lines, LineReader};
 use crate::progress::{BuildDecoder, StepFailure};
@@ -1148,14 +1148,14 @@ impl Engine {
     }
 
     /// Pulls one image, by explicit tag or digest, with `auth` for its registry.
-    /// Yields [`BuildEvent::PullStarted`] at once, the engine's progress as
-    /// [`BuildEvent::PullProgress`], then one [`BuildEvent::ImageReady`] that says whether
+    /// Yields [`PullEvent::PullStarted`] at once, the engine's progress as
+    /// [`PullEvent::PullProgress`], then one [`PullEvent::ImageReady`] that says whether
     /// it was pulled or why not.
     pub fn pull(
         &self,
         need: ImageNeed,
         auth: Option<&RegistryAuth>,
-    ) -> impl Stream<Item = BuildEvent> + Send + 'static {
+    ) -> impl Stream<Item = PullEvent> + Send + 'static {
         let (name, tag) = image_target(&need.image);
         let mut query = form_urlencoded::Serializer::new(String::new());
         query
@@ -1183,7 +1183,7 @@ impl Engine {
         );
         // Said at once: a slow registry may keep the engine silent for long before its
         // first progress line, and the pull's time runs from here.
-        let started = BuildEvent::PullStarted {
+        let started = PullEvent::PullStarted {
             image: need.image_text(),
             platform: need.platform_text(),
         };
@@ -1198,14 +1198,14 @@ impl Engine {
     /// inspects it, and pulls what is absent (or everything, with
     /// [`PrepullOptions::always_pull`]) with the credentials for its registry, at most
     /// [`PrepullOptions::concurrency`] at a time. Each image ends with one
-    /// [`BuildEvent::ImageReady`]: present, pulled, or failed with the reason. A failure
+    /// [`PullEvent::ImageReady`]: present, pulled, or failed with the reason. A failure
     /// is not an error: the build goes on, and its own error tells the story.
     pub fn prepull(
         &self,
         needs: Vec<ImageNeed>,
         credentials: Arc<DockerConfig>,
         options: &PrepullOptions,
-    ) -> impl Stream<Item = BuildEvent> + Send + 'static {
+    ) -> impl Stream<Item = PullEvent> + Send + 'static {
         let engine = self.clone();
         let always_pull = options.always_pull;
         stream::iter(needs)
@@ -1222,7 +1222,7 @@ impl Engine {
         need: ImageNeed,
         credentials: Arc<DockerConfig>,
         always_pull: bool,
-    ) -> stream::BoxStream<'static, BuildEvent> {
+    ) -> stream::BoxStream<'static, PullEvent> {
         stream::once(async move {
             if !always_pull {
                 if let Ok(Some(info)) = self.inspect_image(&need.image_text()).await {
@@ -1231,7 +1231,7 @@ impl Engine {
                         .as_ref()
                         .is_none_or(|want| info.matches_platform(want))
                     {
-                        let ready = BuildEvent::ImageReady {
+                        let ready = PullEvent::ImageReady {
                             image: need.image_text(),
                             platform: need.platform_text(),
                             outcome: PullOutcome::Present,
@@ -1407,8 +1407,8 @@ pub(crate) fn escape_path(text: &str) -> String {
     escaped
 }
 
-fn failed(need: ImageNeed, reason: String) -> stream::Iter<std::array::IntoIter<BuildEvent, 1>> {
-    stream::iter([BuildEvent::ImageReady {
+fn failed(need: ImageNeed, reason: String) -> stream::Iter<std::array::IntoIter<PullEvent, 1>> {
+    stream::iter([PullEvent::ImageReady {
         image: need.image_text(),
         platform: need.platform_text(),
         outcome: PullOutcome::Failed { reason },
@@ -1425,12 +1425,13 @@ struct Pulling {
 
 impl Transfer for Pulling {
     const REQUEST: (&'static str, &'static str) = ("POST /images/create", "pull");
+    type Event = PullEvent;
 
-    fn message(&mut self, message: JsonMessage, events: &mut VecDeque<BuildEvent>) {
+    fn message(&mut self, message: JsonMessage, events: &mut VecDeque<PullEvent>) {
         let (current, total) = message.progress();
         let layer = message.layer();
         if let Some(status) = message.status {
-            events.push_back(BuildEvent::PullProgress {
+            events.push_back(PullEvent::PullProgress {
                 image: self.image.clone(),
                 layer,
                 status,
@@ -1440,12 +1441,12 @@ impl Transfer for Pulling {
         }
     }
 
-    fn finish(&mut self, failure: Option<String>) -> BuildEvent {
+    fn finish(&mut self, failure: Option<String>) -> PullEvent {
         let outcome = match failure {
             Some(reason) => PullOutcome::Failed { reason },
             None => PullOutcome::Pulled,
         };
-        BuildEvent::ImageReady {
+        PullEvent::ImageReady {
             image: self.image.clone(),
             platform: self.platform.clone(),
             outcome,
@@ -1469,7 +1470,7 @@ impl LineReader for BuildReader {
             Ok(events) => items.extend(events.into_iter().map(Ok)),
             // One unreadable message does not end a build that may still succeed.
             Err(e) => items.push_back(Ok(BuildEvent::Warning {
-                step: None,
+                vertex: None,
                 message: e.to_string(),
                 detail: Vec::new(),
                 url: None,

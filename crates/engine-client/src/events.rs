@@ -1,80 +1,88 @@
-//! The events a build reports: BuildKit steps, their progress and logs, warnings, the
-//! engine's plain output, the image id, errors, pre-pull progress, and pushes.
+//! The events the engine reports: BuildKit's vertexes, their progress and logs, warnings,
+//! the engine's plain output, the image id and errors ([`BuildEvent`]); a pull
+//! ([`PullEvent`]); a push ([`PushEvent`]).
 //!
-//! [`BuildEvent`] is the public, stable vocabulary the CLI's `--progress=json` prints,
-//! one event per line. Its JSON form is internally tagged by `"event"`, with
-//! `snake_case` names:
+//! They say what the engine and BuildKit said, typed, keyed by what BuildKit keys them by
+//! (a vertex's digest), with no presentation: no step numbers, no merged progress groups
+//! (a vertex's [`ProgressGroup`] comes with it), no kept log tails. A renderer's state does
+//! that, as progressui's `trace` does for buildx. The JSON form is internally tagged by
+//! `"event"`, with `snake_case` names:
 //!
 //! ```
 //! use engine_client::events::{BuildEvent, LogStream};
 //!
-//! let event = BuildEvent::StepLog { step: 3, stream: LogStream::Stdout, line: "ok".into() };
+//! let event = BuildEvent::VertexLog {
+//!     vertex: "sha256:2a".into(),
+//!     stream: LogStream::Stdout,
+//!     line: "ok".into(),
+//! };
 //! assert_eq!(
 //!     serde_json::to_string(&event).unwrap(),
-//!     r#"{"event":"step_log","step":3,"stream":"stdout","line":"ok"}"#,
+//!     r#"{"event":"vertex_log","vertex":"sha256:2a","stream":"stdout","line":"ok"}"#,
 //! );
 //! ```
 //!
-//! Steps are BuildKit vertexes, numbered like `docker buildx build --progress=plain`
-//! (`#1`, `#2`, …) in the order they first start. No event ever holds a credential.
+//! No event ever holds a credential.
 
 use serde::{Deserialize, Serialize};
 
 use crate::solve_status::SolveStatus;
 
-/// One thing that happened during a pre-pull or a build.
+/// One thing that happened during a build, as the engine and BuildKit said it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum BuildEvent {
-    /// A step started running.
-    StepStarted {
-        /// The step's number, `#N` in buildx's output.
-        step: u32,
-        /// What the step does, as BuildKit names it (`[2/4] RUN make`).
-        name: String,
-        /// BuildKit's vertex digest, stable for the same step.
+    /// A vertex (a step of the build graph) started running.
+    VertexStarted {
+        /// BuildKit's digest of the vertex, stable for the same step.
         digest: String,
+        /// What it does, as BuildKit names it (`[2/4] RUN make`).
+        name: String,
+        /// The group BuildKit shows it in, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<ProgressGroup>,
     },
-    /// A step's result came from the cache; it will not run.
-    StepCached {
-        /// The step's number.
-        step: u32,
-        /// What the step does.
-        name: String,
-        /// BuildKit's vertex digest.
+    /// A vertex's result came from the cache; it will not run.
+    VertexCached {
+        /// The vertex's digest.
         digest: String,
+        /// What it does.
+        name: String,
+        /// The group BuildKit shows it in, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<ProgressGroup>,
     },
-    /// A step finished successfully.
-    StepCompleted {
-        /// The step's number.
-        step: u32,
-        /// What the step does.
-        name: String,
-        /// BuildKit's vertex digest.
+    /// A vertex finished successfully.
+    VertexCompleted {
+        /// The vertex's digest.
         digest: String,
+        /// What it does.
+        name: String,
+        /// The group BuildKit shows it in, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<ProgressGroup>,
         /// How long it ran, when BuildKit said when it started and ended.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         duration_ms: Option<u64>,
     },
-    /// A step failed (or was canceled because another step failed).
-    StepFailed {
-        /// The step's number.
-        step: u32,
-        /// What the step does.
-        name: String,
-        /// BuildKit's vertex digest.
+    /// A vertex failed, with BuildKit's error (which may say the vertex was canceled
+    /// because another failed: [`is_cancellation`](crate::progress::is_cancellation)).
+    VertexFailed {
+        /// The vertex's digest.
         digest: String,
+        /// What it does.
+        name: String,
+        /// The group BuildKit shows it in, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<ProgressGroup>,
         /// BuildKit's error message.
         error: String,
-        /// The step did not fail itself: the build was canceled around it.
-        #[serde(default)]
-        canceled: bool,
     },
-    /// Progress of one task inside a step (a layer download, the context transfer).
-    StepProgress {
-        /// The step's number.
-        step: u32,
+    /// Progress of one task inside a vertex (a layer download, the context transfer).
+    VertexProgress {
+        /// The vertex's digest.
+        vertex: String,
         /// The task, as BuildKit names it (`sha256:…`, `transferring context`).
         id: String,
         /// Units done so far (bytes, usually).
@@ -86,20 +94,21 @@ pub enum BuildEvent {
         #[serde(default)]
         completed: bool,
     },
-    /// One line a step printed.
-    StepLog {
-        /// The step's number.
-        step: u32,
-        /// Where the step wrote it.
+    /// One line a vertex printed.
+    VertexLog {
+        /// The vertex's digest.
+        vertex: String,
+        /// Where the vertex wrote it.
         stream: LogStream,
         /// The line, without its line ending.
         line: String,
     },
-    /// A warning from BuildKit (a Dockerfile check, a deprecated feature).
+    /// A warning from BuildKit (a Dockerfile check, a deprecated feature), or one of the
+    /// decoder's own (a message it could not read).
     Warning {
-        /// The step it is about, if any.
+        /// The digest of the vertex it is about, if any.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        step: Option<u32>,
+        vertex: Option<String>,
         /// The short message.
         message: String,
         /// Longer explanation, one paragraph per entry.
@@ -131,11 +140,30 @@ pub enum BuildEvent {
         code: Option<i64>,
     },
     /// One of BuildKit's status updates as it came, in the JSON form of BuildKit's Go
-    /// client (reported only when asked for: [`BuildOptions::raw_status`]); the step
-    /// events decoded from it follow it.
+    /// client (reported only when asked for: [`BuildOptions::raw_status`]); the events
+    /// decoded from it follow it.
     ///
     /// [`BuildOptions::raw_status`]: crate::engine::BuildOptions::raw_status
     Status(Box<SolveStatus>),
+}
+
+/// A group of vertexes BuildKit asks to be shown as one (`Vertex.progressGroup`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ProgressGroup {
+    /// Identifies the group.
+    pub id: String,
+    /// Its display name.
+    pub name: String,
+    /// A weak group is shown only once one of its members that is not weak has started.
+    #[serde(default)]
+    pub weak: bool,
+}
+
+/// One thing that happened during a pull of an image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PullEvent {
     /// A pull was asked of the engine (before any answer: a slow registry may keep it
     /// silent for long).
     PullStarted {
@@ -145,7 +173,7 @@ pub enum BuildEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         platform: Option<String>,
     },
-    /// Progress of a pre-pull, as the engine reports it per layer.
+    /// Progress of a pull, as the engine reports it per layer.
     PullProgress {
         /// The image being pulled, as asked for (`docker.io/library/alpine:3.20`).
         image: String,
@@ -172,6 +200,24 @@ pub enum BuildEvent {
         /// What happened.
         outcome: PullOutcome,
     },
+}
+
+impl PullEvent {
+    /// The image the event is about, as asked for.
+    pub fn image(&self) -> &str {
+        match self {
+            PullEvent::PullStarted { image, .. }
+            | PullEvent::PullProgress { image, .. }
+            | PullEvent::ImageReady { image, .. } => image,
+        }
+    }
+}
+
+/// One thing that happened during a push of an image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PushEvent {
     /// A push of an image to its registry was asked of the engine
     /// (`POST /images/{name}/push`).
     PushStarted {
@@ -213,6 +259,18 @@ pub enum BuildEvent {
         /// Why, in the registry's or the engine's words (`no basic auth credentials`).
         reason: String,
     },
+}
+
+impl PushEvent {
+    /// The image the event is about, as given.
+    pub fn image(&self) -> &str {
+        match self {
+            PushEvent::PushStarted { image }
+            | PushEvent::PushProgress { image, .. }
+            | PushEvent::Pushed { image, .. }
+            | PushEvent::PushFailed { image, .. } => image,
+        }
+    }
 }
 
 /// Where a step wrote a log line.

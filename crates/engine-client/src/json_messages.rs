@@ -1,6 +1,6 @@
 //! The stream of JSON messages the engine answers a pull or a push with (moby's
 //! `jsonmessage.JSONMessage`, one per line, as `docker pull` and `docker push` print them),
-//! read into [`BuildEvent`]s: the messages' errors, a refused request and a lost connection
+//! read into events ([`PullEvent`](crate::events::PullEvent)s, [`PushEvent`](crate::events::PushEvent)s): the messages' errors, a refused request and a lost connection
 //! handled in one place, and a [`Transfer`] for what a pull and a push each make of the rest.
 
 use std::collections::VecDeque;
@@ -10,7 +10,6 @@ use serde::Deserialize;
 
 use crate::endpoint::Endpoint;
 use crate::engine::{refusal, ByteStream, Kind, Lost};
-use crate::events::BuildEvent;
 use crate::line_stream::{read_lines, LineReader};
 
 /// One message.
@@ -75,11 +74,14 @@ pub(crate) trait Transfer: Send + 'static {
     /// job (`pull`).
     const REQUEST: (&'static str, &'static str);
 
+    /// The events it reports.
+    type Event: Send + 'static;
+
     /// A message that carries no error.
-    fn message(&mut self, message: JsonMessage, events: &mut VecDeque<BuildEvent>);
+    fn message(&mut self, message: JsonMessage, events: &mut VecDeque<Self::Event>);
 
     /// The last event: the job's outcome, `failure` the first error there was.
-    fn finish(&mut self, failure: Option<String>) -> BuildEvent;
+    fn finish(&mut self, failure: Option<String>) -> Self::Event;
 }
 
 /// The events of the answer `body`: `first`, one or more per message, and the
@@ -89,9 +91,9 @@ pub(crate) trait Transfer: Send + 'static {
 pub(crate) fn events<T: Transfer>(
     endpoint: Endpoint,
     body: ByteStream,
-    first: BuildEvent,
+    first: T::Event,
     transfer: T,
-) -> impl Stream<Item = BuildEvent> + Send + 'static {
+) -> impl Stream<Item = T::Event> + Send + 'static {
     let reader = MessageReader {
         endpoint,
         failure: None,
@@ -107,9 +109,9 @@ struct MessageReader<T> {
 }
 
 impl<T: Transfer> LineReader for MessageReader<T> {
-    type Item = BuildEvent;
+    type Item = T::Event;
 
-    fn line(&mut self, line: &[u8], events: &mut VecDeque<BuildEvent>) {
+    fn line(&mut self, line: &[u8], events: &mut VecDeque<T::Event>) {
         let Ok(message) = serde_json::from_slice::<JsonMessage>(line.trim_ascii()) else {
             return;
         };
@@ -127,7 +129,7 @@ impl<T: Transfer> LineReader for MessageReader<T> {
         }
     }
 
-    fn end(&mut self, error: Option<bollard::errors::Error>, events: &mut VecDeque<BuildEvent>) {
+    fn end(&mut self, error: Option<bollard::errors::Error>, events: &mut VecDeque<T::Event>) {
         if let Some(error) = error {
             let (request, job) = T::REQUEST;
             let reason = match error {

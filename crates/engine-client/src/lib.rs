@@ -12,7 +12,8 @@
 //! - [`credentials`]: registry credentials from `config.json` (`auths`, `credsStore`,
 //!   `credHelpers`) and the `X-Registry-Auth` header; secrets never show.
 //! - [`engine`]: connect and negotiate, inspect, pull, pre-pull, build.
-//! - [`events`]: [`BuildEvent`], the public, serialisable vocabulary of progress.
+//! - [`events`]: [`BuildEvent`], [`PullEvent`](events::PullEvent) and
+//!   [`PushEvent`](events::PushEvent), the public, serialisable vocabulary of progress.
 //! - [`push`]: push an image to its registry with credentials ([`Engine::push`]), and the
 //!   registry's descriptor of what it holds; `Engine::save_image` streams an image as
 //!   `docker save` writes it.

@@ -3,10 +3,12 @@
 //! The response is a stream of JSON messages, one per line. With BuildKit, most carry
 //! `{"id":"moby.buildkit.trace","aux":"<base64>"}`: a protobuf `StatusResponse` from
 //! BuildKit's control API, mirrored by hand in [`proto`]. A [`BuildDecoder`] keeps the
-//! state that turns successive `StatusResponse`s into step events: it tracks vertexes
-//! by digest, numbers steps like buildx (in the order they start) and splits log chunks
-//! into lines. What a renderer keeps of a step's log (buildx's tail after a failure) is
-//! the renderer's: the decoder keeps no log lines.
+//! state that turns successive `StatusResponse`s into vertex events: it tracks vertexes
+//! by digest (so that each starts, and ends, once) and splits log chunks into lines. It
+//! emits what BuildKit said and does no presentation: vertexes are keyed by digest, not
+//! numbered, their progress group comes with them unmerged, and no log is kept. Numbering
+//! steps, merging progress groups and keeping log tails are a renderer's (progressui's
+//! `trace` for buildx, devbuild's trace for devbuild).
 //!
 //! ```
 //! use engine_client::events::BuildEvent;
@@ -31,7 +33,7 @@ use base64::Engine as _;
 use prost::Message as _;
 use serde::Deserialize;
 
-use crate::events::{BuildEvent, LogStream, SourceLocation};
+use crate::events::{BuildEvent, LogStream, ProgressGroup, SourceLocation};
 use crate::line_stream::LineBuffer;
 use crate::solve_status::SolveStatus;
 
@@ -243,12 +245,12 @@ impl DecodeError {
     }
 }
 
-/// The step that failed a build. Its log came as [`BuildEvent::StepLog`]s: a renderer
+/// The step that failed a build. Its log came as [`BuildEvent::VertexLog`]s: a renderer
 /// shows its tail (the decoder keeps none).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StepFailure {
-    /// The step's number.
-    pub step: u32,
+    /// BuildKit's digest of the failing vertex.
+    pub digest: String,
     /// What the step does.
     pub name: String,
     /// BuildKit's error message.
@@ -257,18 +259,36 @@ pub struct StepFailure {
 
 impl fmt::Display for StepFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "step #{} {} failed: {}",
-            self.step, self.name, self.error
-        )
+        write!(f, "step {} failed: {}", self.name, self.error)
     }
 }
 
+/// Whether a vertex's error says it was canceled (because another vertex failed, or the
+/// build was), not that it failed itself.
+///
+/// BuildKit reports a vertex's error as text only (`Vertex.error` is a string in
+/// `control.proto`; the gRPC status it came from is formatted into it), and the Engine API
+/// adds no code to it, so the text is all there is: BuildKit ends a canceled vertex's error
+/// with Go's `context.Canceled` text, which is what progressui itself matches
+/// (`strings.HasSuffix(v.Error, context.Canceled.Error())`). This is the one place that
+/// reads it. A build canceled by its caller needs no such test: dropping the stream ends
+/// it, and no further event comes.
+///
+/// ```
+/// use engine_client::progress::is_cancellation;
+/// assert!(is_cancellation("failed to compute cache key: context canceled"));
+/// assert!(!is_cancellation("process \"/bin/sh -c false\" did not complete successfully: exit code: 1"));
+/// ```
+pub fn is_cancellation(error: &str) -> bool {
+    error.ends_with("context canceled")
+}
+
 #[derive(Default)]
-struct StepState {
-    number: Option<u32>,
+struct VertexState {
+    /// The order it was first heard of in, for flushing logs in a stable order.
+    order: usize,
     name: String,
+    group: Option<ProgressGroup>,
     started: bool,
     cached: bool,
     finished: bool,
@@ -278,8 +298,7 @@ struct StepState {
 /// Turns the build response, line by line, into [`BuildEvent`]s.
 #[derive(Default)]
 pub struct BuildDecoder {
-    steps: HashMap<String, StepState>,
-    next_number: u32,
+    vertexes: HashMap<String, VertexState>,
     failure: Option<StepFailure>,
     image_id: Option<String>,
     error: Option<String>,
@@ -289,7 +308,7 @@ pub struct BuildDecoder {
 impl fmt::Debug for BuildDecoder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BuildDecoder")
-            .field("steps", &self.next_number)
+            .field("vertexes", &self.vertexes.len())
             .field("failure", &self.failure)
             .field("image_id", &self.image_id)
             .finish_non_exhaustive()
@@ -407,11 +426,11 @@ impl BuildDecoder {
             self.vertex(vertex, &mut events);
         }
         for task in status.statuses {
-            let Some(step) = self.number_of(&task.vertex) else {
+            if !self.vertexes.contains_key(&task.vertex) {
                 continue;
-            };
-            events.push(BuildEvent::StepProgress {
-                step,
+            }
+            events.push(BuildEvent::VertexProgress {
+                vertex: task.vertex,
                 id: if task.id.is_empty() {
                     task.name
                 } else {
@@ -431,7 +450,7 @@ impl BuildDecoder {
             self.log(&log.vertex, stream, &log.msg, &mut events);
         }
         for warning in status.warnings {
-            let step = self.number_of(&warning.vertex);
+            let vertex = Some(warning.vertex.clone()).filter(|v| self.vertexes.contains_key(v));
             let file = warning
                 .info
                 .as_ref()
@@ -447,7 +466,7 @@ impl BuildDecoder {
                     line: p.line.unsigned_abs(),
                 });
             events.push(BuildEvent::Warning {
-                step,
+                vertex,
                 message: text_of(&warning.short),
                 detail: warning.detail.iter().map(|d| text_of(d)).collect(),
                 url: Some(warning.url).filter(|u| !u.is_empty()),
@@ -461,10 +480,10 @@ impl BuildDecoder {
     pub fn finish(&mut self) -> Vec<BuildEvent> {
         let mut events = Vec::new();
         let mut digests: Vec<_> = self
-            .steps
+            .vertexes
             .iter()
             .filter(|(_, s)| s.partial.values().any(LineBuffer::has_rest))
-            .map(|(d, s)| (s.number, d.clone()))
+            .map(|(d, s)| (s.order, d.clone()))
             .collect();
         digests.sort();
         for (_, digest) in digests {
@@ -489,38 +508,41 @@ impl BuildDecoder {
         self.image_id.as_deref()
     }
 
-    /// The step number of a vertex, giving it one if it has none yet.
-    fn number_of(&mut self, digest: &str) -> Option<u32> {
-        let state = self.steps.get_mut(digest)?;
-        Some(*state.number.get_or_insert_with(|| {
-            self.next_number += 1;
-            self.next_number
-        }))
-    }
-
     fn vertex(&mut self, vertex: proto::Vertex, events: &mut Vec<BuildEvent>) {
-        let state = self.steps.entry(vertex.digest.clone()).or_default();
+        let order = self.vertexes.len();
+        let state = self
+            .vertexes
+            .entry(vertex.digest.clone())
+            .or_insert_with(|| VertexState {
+                order,
+                ..VertexState::default()
+            });
         if !vertex.name.is_empty() {
             state.name = vertex.name.clone();
+        }
+        if let Some(group) = &vertex.progress_group {
+            state.group = Some(ProgressGroup {
+                id: group.id.clone(),
+                name: group.name.clone(),
+                weak: group.weak,
+            });
         }
         let active = vertex.started.is_some() || vertex.cached || !vertex.error.is_empty();
         if !active || state.finished {
             return;
         }
-        let step = self
-            .number_of(&vertex.digest)
-            .expect("the state was just made");
-        let state = self
-            .steps
-            .get_mut(&vertex.digest)
-            .expect("the state was just made");
         let name = state.name.clone();
+        let group = state.group.clone();
         let digest = vertex.digest.clone();
         if vertex.cached {
             if !state.cached {
                 state.cached = true;
                 state.started = true;
-                events.push(BuildEvent::StepCached { step, name, digest });
+                events.push(BuildEvent::VertexCached {
+                    digest,
+                    name,
+                    group,
+                });
             }
             if vertex.completed.is_some() {
                 state.finished = true;
@@ -529,82 +551,79 @@ impl BuildDecoder {
         }
         if !state.started {
             state.started = true;
-            events.push(BuildEvent::StepStarted {
-                step,
-                name: name.clone(),
+            events.push(BuildEvent::VertexStarted {
                 digest: digest.clone(),
+                name: name.clone(),
+                group: group.clone(),
             });
         }
         if vertex.error.is_empty() && vertex.completed.is_none() {
             return;
         }
-        // The step is over: its last partial log lines come before its end.
+        // The vertex is over: its last partial log lines come before its end.
         self.flush_logs(&vertex.digest, events);
-        let state = self
-            .steps
-            .get_mut(&vertex.digest)
-            .expect("the state was just made");
-        state.finished = true;
+        if let Some(state) = self.vertexes.get_mut(&vertex.digest) {
+            state.finished = true;
+        }
         if vertex.error.is_empty() {
-            events.push(BuildEvent::StepCompleted {
-                step,
-                name,
+            events.push(BuildEvent::VertexCompleted {
                 digest,
+                name,
+                group,
                 duration_ms: duration_ms(vertex.started.as_ref(), vertex.completed.as_ref()),
             });
             return;
         }
-        let canceled = vertex.error.ends_with("context canceled");
         let failure = StepFailure {
-            step,
+            digest: digest.clone(),
             name: name.clone(),
             error: vertex.error.clone(),
         };
+        // The first vertex that failed on its own, else the first canceled one.
         match &self.failure {
             None => self.failure = Some(failure),
-            Some(first) if !canceled && first.error.ends_with("context canceled") => {
+            Some(first) if is_cancellation(&first.error) && !is_cancellation(&vertex.error) => {
                 self.failure = Some(failure)
             }
             Some(_) => {}
         }
-        events.push(BuildEvent::StepFailed {
-            step,
-            name,
+        events.push(BuildEvent::VertexFailed {
             digest,
+            name,
+            group,
             error: vertex.error,
-            canceled,
         });
     }
 
     fn log(&mut self, digest: &str, stream: LogStream, msg: &[u8], events: &mut Vec<BuildEvent>) {
-        let Some(step) = self.number_of(digest) else {
+        let Some(state) = self.vertexes.get_mut(digest) else {
             return;
         };
-        let state = self.steps.get_mut(digest).expect("numbered steps exist");
         for line in state.partial.entry(stream).or_default().push(msg) {
-            push_line(step, stream, &line, events);
+            push_line(digest, stream, &line, events);
         }
     }
 
     fn flush_logs(&mut self, digest: &str, events: &mut Vec<BuildEvent>) {
-        let Some(state) = self.steps.get_mut(digest) else {
-            return;
-        };
-        let Some(step) = state.number else {
+        let Some(state) = self.vertexes.get_mut(digest) else {
             return;
         };
         for stream in [LogStream::Stdout, LogStream::Stderr] {
             if let Some(line) = state.partial.remove(&stream).and_then(|mut b| b.rest()) {
-                push_line(step, stream, &line, events);
+                push_line(digest, stream, &line, events);
             }
         }
     }
 }
 
-fn push_line(step: u32, stream: LogStream, line: &[u8], events: &mut Vec<BuildEvent>) {
+fn push_line(vertex: &str, stream: LogStream, line: &[u8], events: &mut Vec<BuildEvent>) {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let line = String::from_utf8_lossy(line).into_owned();
-    events.push(BuildEvent::StepLog { step, stream, line });
+    events.push(BuildEvent::VertexLog {
+        vertex: vertex.to_owned(),
+        stream,
+        line,
+    });
 }
 
 fn text_of(bytes: &[u8]) -> String {

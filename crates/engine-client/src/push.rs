@@ -15,9 +15,9 @@
 //! {"progressDetail":{},"aux":{"Tag":"1","Digest":"sha256:c6be…","Size":527}}
 //! ```
 //!
-//! Each status becomes a [`BuildEvent::PushProgress`]; the last `aux` gives the digest of
-//! the manifest the registry now holds ([`BuildEvent::Pushed`]), and an `errorDetail` (or a
-//! refused request, or a lost connection) ends the push with [`BuildEvent::PushFailed`] and
+//! Each status becomes a [`PushEvent::PushProgress`]; the last `aux` gives the digest of
+//! the manifest the registry now holds ([`PushEvent::Pushed`]), and an `errorDetail` (or a
+//! refused request, or a lost connection) ends the push with [`PushEvent::PushFailed`] and
 //! the registry's or the engine's own words (`no basic auth credentials`, `tag does not
 //! exist: …`).
 
@@ -34,7 +34,7 @@ use image_ref::ImageRef;
 
 use crate::credentials::{registry_of_image, DockerConfig, RegistryAuth};
 use crate::engine::{escape_path, image_target, Engine, EngineError, Kind};
-use crate::events::BuildEvent;
+use crate::events::PushEvent;
 use crate::json_messages::{self, JsonMessage, Transfer};
 
 /// `X-Registry-Auth` without credentials: `{}` in URL-safe base64, as the docker CLI sends it.
@@ -71,15 +71,15 @@ fn auth_header(auth: Option<&RegistryAuth>) -> (HeaderName, HeaderValue) {
 
 impl Engine {
     /// Pushes `reference` (`host/team/app:1`; `latest` when it has no tag) to its registry
-    /// with `auth`. Yields [`BuildEvent::PushStarted`] at once, the engine's progress as
-    /// [`BuildEvent::PushProgress`] (per layer: `Preparing`, `Pushing` with bytes, `Pushed`,
-    /// `Layer already exists`, `Mounted from …`), then exactly one [`BuildEvent::Pushed`]
-    /// with the manifest's digest or one [`BuildEvent::PushFailed`] with the reason.
+    /// with `auth`. Yields [`PushEvent::PushStarted`] at once, the engine's progress as
+    /// [`PushEvent::PushProgress`] (per layer: `Preparing`, `Pushing` with bytes, `Pushed`,
+    /// `Layer already exists`, `Mounted from …`), then exactly one [`PushEvent::Pushed`]
+    /// with the manifest's digest or one [`PushEvent::PushFailed`] with the reason.
     pub fn push(
         &self,
         image: &ImageRef,
         auth: Option<&RegistryAuth>,
-    ) -> impl Stream<Item = BuildEvent> + Send + 'static {
+    ) -> impl Stream<Item = PushEvent> + Send + 'static {
         let (name, tag) = image_target(image);
         let mut query = form_urlencoded::Serializer::new(String::new());
         query.append_pair("tag", tag);
@@ -93,7 +93,7 @@ impl Engine {
             vec![auth_header(auth)],
             bollard::body_full(Bytes::new()),
         );
-        let started = BuildEvent::PushStarted {
+        let started = PushEvent::PushStarted {
             image: reference.clone(),
         };
         let pushing = Pushing {
@@ -105,13 +105,13 @@ impl Engine {
 
     /// [`Engine::push`] with the credentials `credentials` holds for the reference's
     /// registry, looked up as the pre-pull looks them up (a credential helper runs on a
-    /// blocking thread). A lookup that fails ends the push with [`BuildEvent::PushFailed`]
+    /// blocking thread). A lookup that fails ends the push with [`PushEvent::PushFailed`]
     /// and the helper's reason; no credentials push anonymously.
     pub fn push_with_credentials(
         &self,
         image: &ImageRef,
         credentials: Arc<DockerConfig>,
-    ) -> impl Stream<Item = BuildEvent> + Send + 'static {
+    ) -> impl Stream<Item = PushEvent> + Send + 'static {
         let engine = self.clone();
         let image = image.clone();
         stream::once(async move {
@@ -125,10 +125,10 @@ impl Engine {
             };
             let reference = image.familiar();
             stream::iter([
-                BuildEvent::PushStarted {
+                PushEvent::PushStarted {
                     image: reference.clone(),
                 },
-                BuildEvent::PushFailed {
+                PushEvent::PushFailed {
                     image: reference,
                     reason,
                 },
@@ -178,8 +178,9 @@ struct Pushing {
 
 impl Transfer for Pushing {
     const REQUEST: (&'static str, &'static str) = ("POST /images/push", "push");
+    type Event = PushEvent;
 
-    fn message(&mut self, message: JsonMessage, events: &mut VecDeque<BuildEvent>) {
+    fn message(&mut self, message: JsonMessage, events: &mut VecDeque<PushEvent>) {
         if let Some(aux) = &message.aux {
             if let Some(digest) = aux.digest.clone().filter(|d| !d.is_empty()) {
                 self.pushed = Some((digest, aux.size));
@@ -188,7 +189,7 @@ impl Transfer for Pushing {
         let (current, total) = message.progress();
         let layer = message.layer();
         if let Some(status) = message.status.filter(|s| !s.is_empty()) {
-            events.push_back(BuildEvent::PushProgress {
+            events.push_back(PushEvent::PushProgress {
                 image: self.image.clone(),
                 layer,
                 status,
@@ -198,16 +199,16 @@ impl Transfer for Pushing {
         }
     }
 
-    fn finish(&mut self, failure: Option<String>) -> BuildEvent {
+    fn finish(&mut self, failure: Option<String>) -> PushEvent {
         let image = self.image.clone();
         match (failure, self.pushed.take()) {
-            (Some(reason), _) => BuildEvent::PushFailed { image, reason },
-            (None, Some((digest, size))) => BuildEvent::Pushed {
+            (Some(reason), _) => PushEvent::PushFailed { image, reason },
+            (None, Some((digest, size))) => PushEvent::Pushed {
                 image,
                 digest,
                 size,
             },
-            (None, None) => BuildEvent::PushFailed {
+            (None, None) => PushEvent::PushFailed {
                 image,
                 reason: "the engine ended the push without the pushed manifest's digest".to_owned(),
             },
@@ -221,14 +222,14 @@ mod tests {
     use crate::endpoint::Endpoint;
     use crate::engine::ByteStream;
 
-    fn decode(answer: &str) -> Vec<BuildEvent> {
+    fn decode(answer: &str) -> Vec<PushEvent> {
         let endpoint = Endpoint::unix("/run/docker.sock");
         let body: ByteStream = Box::pin(stream::iter([Ok(Bytes::from(answer.to_owned()))]));
         let pushing = Pushing {
             image: "127.0.0.1:5000/team/app:1".to_owned(),
             pushed: None,
         };
-        let started = BuildEvent::PushStarted {
+        let started = PushEvent::PushStarted {
             image: pushing.image.clone(),
         };
         let events = json_messages::events(endpoint, body, started, pushing).collect::<Vec<_>>();
@@ -236,7 +237,7 @@ mod tests {
             .build()
             .unwrap();
         let mut events = runtime.block_on(events);
-        assert!(matches!(events.remove(0), BuildEvent::PushStarted { .. }));
+        assert!(matches!(events.remove(0), PushEvent::PushStarted { .. }));
         events
     }
 
@@ -260,7 +261,7 @@ mod tests {
         ));
         let image = "127.0.0.1:5000/team/app:1".to_owned();
         let progress =
-            |layer: Option<&str>, status: &str, current, total| BuildEvent::PushProgress {
+            |layer: Option<&str>, status: &str, current, total| PushEvent::PushProgress {
                 image: image.clone(),
                 layer: layer.map(str::to_owned),
                 status: status.to_owned(),
@@ -281,7 +282,7 @@ mod tests {
                 progress(Some("5f70bf18a086"), "Pushed", None, None),
                 progress(Some("89993f8e8d10"), "Layer already exists", None, None),
                 progress(None, "1: digest: sha256:c6be size: 527", None, None),
-                BuildEvent::Pushed {
+                PushEvent::Pushed {
                     image: image.clone(),
                     digest: "sha256:c6be".to_owned(),
                     size: Some(527),
@@ -303,14 +304,14 @@ mod tests {
         ));
         assert_eq!(
             events.last(),
-            Some(&BuildEvent::PushFailed {
+            Some(&PushEvent::PushFailed {
                 image: "127.0.0.1:5000/team/app:1".to_owned(),
                 reason: "no basic auth credentials".to_owned(),
             })
         );
         let silent = decode("");
         assert!(
-            matches!(&silent[..], [BuildEvent::PushFailed { reason, .. }] if reason.contains("without")),
+            matches!(&silent[..], [PushEvent::PushFailed { reason, .. }] if reason.contains("without")),
             "{silent:?}"
         );
     }

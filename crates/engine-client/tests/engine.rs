@@ -12,7 +12,7 @@ use devbuild_tests::{engine_test, tar::tar_of, TestEngine, TestEnv, UnixProxy};
 use engine_client::credentials::DockerConfig;
 use engine_client::endpoint::Endpoint;
 use engine_client::engine::{BuildOptions, ConnectOptions, Engine, ImageNeed, PrepullOptions};
-use engine_client::events::{BuildEvent, LogStream, PullOutcome};
+use engine_client::events::{BuildEvent, LogStream, PullEvent, PullOutcome};
 use engine_client::ImageRef;
 use futures_util::{Stream, StreamExt};
 
@@ -96,12 +96,12 @@ engine_test! {
             let run_step = events
                 .iter()
                 .find_map(|e| match e {
-                    BuildEvent::StepStarted { step, name, .. } if name.contains("RUN echo hello") => Some(*step),
+                    BuildEvent::VertexStarted { digest, name, .. } if name.contains("RUN echo hello") => Some(digest.clone()),
                     _ => None,
                 })
                 .unwrap_or_else(|| panic!("{events:#?}"));
             for (stream, line) in [(LogStream::Stdout, "hello"), (LogStream::Stderr, "to-stderr")] {
-                let wanted = BuildEvent::StepLog { step: run_step, stream, line: line.into() };
+                let wanted = BuildEvent::VertexLog { vertex: run_step.clone(), stream, line: line.into() };
                 assert!(events.contains(&wanted), "{wanted:?} in {events:#?}");
             }
             // 20.10 says "Successfully tagged" after the id.
@@ -132,7 +132,7 @@ engine_test! {
             let logs: Vec<&str> = items
                 .iter()
                 .filter_map(|item| match item {
-                    Ok(engine_client::events::BuildEvent::StepLog { step: s, line, .. }) if *s == step.step => Some(line.as_str()),
+                    Ok(engine_client::events::BuildEvent::VertexLog { vertex, line, .. }) if *vertex == step.digest => Some(line.as_str()),
                     _ => None,
                 })
                 .collect();
@@ -170,10 +170,10 @@ engine_test! {
                 .await;
             assert_eq!(
                 events.last(),
-                Some(&BuildEvent::ImageReady { image: private.clone(), platform: None, outcome: PullOutcome::Pulled }),
+                Some(&PullEvent::ImageReady { image: private.clone(), platform: None, outcome: PullOutcome::Pulled }),
                 "{events:#?}"
             );
-            assert!(events.iter().any(|e| matches!(e, BuildEvent::PullProgress { .. })));
+            assert!(events.iter().any(|e| matches!(e, PullEvent::PullProgress { .. })));
 
             // Now present: not pulled again.
             let again: Vec<_> = engine
@@ -182,7 +182,7 @@ engine_test! {
                 .await;
             assert_eq!(
                 again,
-                [BuildEvent::ImageReady { image: private.clone(), platform: None, outcome: PullOutcome::Present }]
+                [PullEvent::ImageReady { image: private.clone(), platform: None, outcome: PullOutcome::Present }]
             );
 
             let after: Vec<_> = engine
@@ -208,7 +208,7 @@ engine_test! {
                 .collect()
                 .await;
             match events.last() {
-                Some(BuildEvent::ImageReady { outcome: PullOutcome::Failed { reason }, .. }) => {
+                Some(PullEvent::ImageReady { outcome: PullOutcome::Failed { reason }, .. }) => {
                     assert!(reason.contains("no basic auth credentials") || reason.contains("unauthorized"), "{reason}");
                 }
                 other => panic!("{other:?}"),
@@ -232,7 +232,7 @@ engine_test! {
             let mut build = Box::pin(engine.build(&tagged(&tag), context(&[("Dockerfile", &file)])));
             loop {
                 match build.next().await {
-                    Some(Ok(BuildEvent::StepLog { line, .. })) if line == marker => break,
+                    Some(Ok(BuildEvent::VertexLog { line, .. })) if line == marker => break,
                     Some(Ok(_)) => {}
                     other => panic!("the build ended before its RUN printed: {other:?}"),
                 }
@@ -261,7 +261,7 @@ engine_test! {
             let mut build = Box::pin(engine.build(&BuildOptions::default(), context(&[("Dockerfile", &file)])));
             loop {
                 match build.next().await {
-                    Some(Ok(BuildEvent::StepLog { line, .. })) if line == marker => break,
+                    Some(Ok(BuildEvent::VertexLog { line, .. })) if line == marker => break,
                     Some(Ok(_)) => {}
                     other => panic!("the build ended before its RUN printed: {other:?}"),
                 }

@@ -13,7 +13,7 @@ use dockerfile_froms::{analyze, AnalyzeOptions, Origin};
 use engine_client::credentials::{AuthSource, DockerConfig};
 use engine_client::endpoint::Endpoint;
 use engine_client::engine::{BuildOptions, ConnectOptions, Engine, ImageNeed, PrepullOptions};
-use engine_client::events::{BuildEvent, PullOutcome};
+use engine_client::events::{BuildEvent, PullEvent, PullOutcome};
 use engine_client::EngineError;
 use engine_client::ImageRef;
 use futures_util::StreamExt;
@@ -77,7 +77,7 @@ fn normalised(image: &str) -> String {
         .to_string()
 }
 
-async fn prepull(engine: &Engine, needs: Vec<ImageNeed>, config: DockerConfig) -> Vec<BuildEvent> {
+async fn prepull(engine: &Engine, needs: Vec<ImageNeed>, config: DockerConfig) -> Vec<PullEvent> {
     engine
         .prepull(needs, Arc::new(config), &PrepullOptions::default())
         .collect()
@@ -85,11 +85,11 @@ async fn prepull(engine: &Engine, needs: Vec<ImageNeed>, config: DockerConfig) -
 }
 
 /// The outcome of each image, by reference (the last `image_ready` of each).
-fn outcomes(events: &[BuildEvent]) -> Vec<(String, PullOutcome)> {
+fn outcomes(events: &[PullEvent]) -> Vec<(String, PullOutcome)> {
     let mut outcomes: Vec<(String, PullOutcome)> = events
         .iter()
         .filter_map(|e| match e {
-            BuildEvent::ImageReady { image, outcome, .. } => Some((image.clone(), outcome.clone())),
+            PullEvent::ImageReady { image, outcome, .. } => Some((image.clone(), outcome.clone())),
             _ => None,
         })
         .collect();
@@ -97,11 +97,11 @@ fn outcomes(events: &[BuildEvent]) -> Vec<(String, PullOutcome)> {
     outcomes
 }
 
-fn outcome_of<'a>(events: &'a [BuildEvent], image: &str) -> &'a PullOutcome {
+fn outcome_of<'a>(events: &'a [PullEvent], image: &str) -> &'a PullOutcome {
     let found: Vec<&PullOutcome> = events
         .iter()
         .filter_map(|e| match e {
-            BuildEvent::ImageReady {
+            PullEvent::ImageReady {
                 image: i, outcome, ..
             } if i == image => Some(outcome),
             _ => None,
@@ -356,11 +356,11 @@ fn private_image_pulls_with(test: &TestEngine, config: DockerConfig, source: Aut
 
 /// The four steps of [`build_events_show_each_step_and_then_the_cache`], by the names
 /// BuildKit gives them: `[n/4] …`.
-fn step_names(events: &[BuildEvent]) -> Vec<(u32, String)> {
-    let mut steps: Vec<(u32, String)> = Vec::new();
+fn step_names(events: &[BuildEvent]) -> Vec<(String, String)> {
+    let mut steps: Vec<(String, String)> = Vec::new();
     for event in events {
-        if let BuildEvent::StepStarted { step, name, .. }
-        | BuildEvent::StepCached { step, name, .. } = event
+        if let BuildEvent::VertexStarted { digest, name, .. }
+        | BuildEvent::VertexCached { digest, name, .. } = event
         {
             // BuildKit shares the base image's step with a concurrent build from the same
             // image, under that build's name (`[1/2] FROM <its name for the image>`): it is
@@ -369,8 +369,8 @@ fn step_names(events: &[BuildEvent]) -> Vec<(u32, String)> {
                 Some(_) => "[1/4] FROM".to_owned(),
                 None => name.clone(),
             };
-            if name.contains("/4] ") && !steps.iter().any(|(s, n)| s == step || *n == name) {
-                steps.push((*step, name));
+            if name.contains("/4] ") && !steps.iter().any(|(s, n)| s == digest || *n == name) {
+                steps.push((digest.clone(), name));
             }
         }
     }
@@ -403,7 +403,7 @@ impl Fate {
         failed: false,
     };
 
-    fn of(events: &[BuildEvent], step: u32) -> Fate {
+    fn of(events: &[BuildEvent], step: &str) -> Fate {
         let mut fate = Fate {
             started: false,
             cached: false,
@@ -412,10 +412,12 @@ impl Fate {
         };
         for event in events {
             match event {
-                BuildEvent::StepStarted { step: s, .. } if *s == step => fate.started = true,
-                BuildEvent::StepCached { step: s, .. } if *s == step => fate.cached = true,
-                BuildEvent::StepCompleted { step: s, .. } if *s == step => fate.completed = true,
-                BuildEvent::StepFailed { step: s, .. } if *s == step => fate.failed = true,
+                BuildEvent::VertexStarted { digest, .. } if digest == step => fate.started = true,
+                BuildEvent::VertexCached { digest, .. } if digest == step => fate.cached = true,
+                BuildEvent::VertexCompleted { digest, .. } if digest == step => {
+                    fate.completed = true
+                }
+                BuildEvent::VertexFailed { digest, .. } if digest == step => fate.failed = true,
                 _ => {}
             }
         }
@@ -468,7 +470,7 @@ engine_test! {
             let pulled = prepull(&engine, needs, harness_config()).await;
             assert_eq!(
                 pulled,
-                [BuildEvent::ImageReady {
+                [PullEvent::ImageReady {
                     image: base.clone(),
                     platform: Some(dockerfile_froms::Platform::host().to_string()),
                     outcome: PullOutcome::Present,
@@ -586,16 +588,16 @@ engine_test! {
             assert_eq!(steps.len(), 4, "{first:#?}");
             for ((step, name), prefix) in steps.iter().zip(prefixes) {
                 assert!(name.starts_with(prefix), "{name} is not {prefix}…");
-                let fate = Fate::of(&first, *step);
+                let fate = Fate::of(&first, step);
                 if prefix.ends_with("FROM") {
                     assert!(fate.ended_well(), "{name}: {first:#?}");
                 } else {
                     assert_eq!(fate, Fate::RAN, "{name}: {first:#?}");
                 }
             }
-            let run_step = steps[2].0;
+            let run_step = steps[2].0.clone();
             for line in [format!("{marker}-stdout"), format!("{marker}-file")] {
-                let wanted = BuildEvent::StepLog { step: run_step, stream: engine_client::events::LogStream::Stdout, line };
+                let wanted = BuildEvent::VertexLog { vertex: run_step.clone(), stream: engine_client::events::LogStream::Stdout, line };
                 assert!(first.contains(&wanted), "{wanted:?} in {first:#?}");
             }
             let first_id = first.iter().find_map(|e| match e {
@@ -610,7 +612,7 @@ engine_test! {
             assert_eq!(steps.len(), 4, "{second:#?}");
             for ((step, name), prefix) in steps.iter().zip(prefixes) {
                 assert!(name.starts_with(prefix), "{name} is not {prefix}…");
-                let fate = Fate::of(&second, *step);
+                let fate = Fate::of(&second, step);
                 if prefix.ends_with("FROM") {
                     // Both engines report the FROM of a local image as run again (0 s),
                     // as `docker build --progress=plain` shows it: `#4 DONE 0.0s`.
@@ -619,7 +621,7 @@ engine_test! {
                     assert_eq!(fate, Fate::CACHED, "{name}: {second:#?}");
                 }
             }
-            assert!(!second.iter().any(|e| matches!(e, BuildEvent::StepLog { line, .. } if line.contains(&marker))), "{second:#?}");
+            assert!(!second.iter().any(|e| matches!(e, BuildEvent::VertexLog { line, .. } if line.contains(&marker))), "{second:#?}");
             let second_id = second.iter().find_map(|e| match e {
                 BuildEvent::ImageId { id } => Some(id.clone()),
                 _ => None,

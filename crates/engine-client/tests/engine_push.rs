@@ -11,7 +11,7 @@ use devbuild_tests::{engine_test, TestEngine, TestEnv};
 use engine_client::credentials::DockerConfig;
 use engine_client::endpoint::Endpoint;
 use engine_client::engine::{ConnectOptions, Engine};
-use engine_client::events::BuildEvent;
+use engine_client::events::PushEvent;
 use engine_client::ImageRef;
 use futures_util::StreamExt;
 
@@ -55,7 +55,7 @@ fn tag_base_for_the_registry(engine: &TestEngine) -> (String, String) {
     (format!("{repo}:{tag}"), repository.to_owned())
 }
 
-async fn events_of(stream: impl futures_util::Stream<Item = BuildEvent>) -> Vec<BuildEvent> {
+async fn events_of(stream: impl futures_util::Stream<Item = PushEvent>) -> Vec<PushEvent> {
     stream.collect().await
 }
 
@@ -70,12 +70,12 @@ engine_test! {
         run(async {
             let engine = connect(test).await;
             let events = events_of(engine.push_with_credentials(&ImageRef::parse(&image).unwrap(), harness_credentials())).await;
-            assert_eq!(events.first(), Some(&BuildEvent::PushStarted { image: image.clone() }));
+            assert_eq!(events.first(), Some(&PushEvent::PushStarted { image: image.clone() }));
             assert!(
-                events.iter().any(|e| matches!(e, BuildEvent::PushProgress { layer: Some(_), .. })),
+                events.iter().any(|e| matches!(e, PushEvent::PushProgress { layer: Some(_), .. })),
                 "{events:?}"
             );
-            let Some(BuildEvent::Pushed { image: pushed, digest, size }) = events.last() else {
+            let Some(PushEvent::Pushed { image: pushed, digest, size }) = events.last() else {
                 panic!("not pushed: {events:?}");
             };
             assert_eq!(pushed, &image);
@@ -116,7 +116,7 @@ engine_test! {
             let events = events_of(engine.push(&ImageRef::parse(&image).unwrap(), None)).await;
             assert_eq!(
                 events.last(),
-                Some(&BuildEvent::PushFailed {
+                Some(&PushEvent::PushFailed {
                     image: image.clone(),
                     reason: "no basic auth credentials".to_owned(),
                 }),
@@ -124,7 +124,7 @@ engine_test! {
             );
             let missing = format!("{}-missing:1", image.rsplit_once(':').unwrap().0);
             let events = events_of(engine.push_with_credentials(&ImageRef::parse(&missing).unwrap(), harness_credentials())).await;
-            let Some(BuildEvent::PushFailed { reason, .. }) = events.last() else {
+            let Some(PushEvent::PushFailed { reason, .. }) = events.last() else {
                 panic!("{events:?}");
             };
             assert!(reason.contains("does not exist"), "{reason}");

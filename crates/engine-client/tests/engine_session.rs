@@ -64,7 +64,7 @@ fn logs(events: &[BuildEvent]) -> String {
     events
         .iter()
         .filter_map(|e| match e {
-            BuildEvent::StepLog { line, .. } => Some(format!("{line}\n")),
+            BuildEvent::VertexLog { line, .. } => Some(format!("{line}\n")),
             _ => None,
         })
         .collect()

@@ -3,7 +3,9 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use engine_client::events::{BuildEvent, LogStream, PullOutcome, SourceLocation};
+use engine_client::events::{
+    BuildEvent, LogStream, ProgressGroup, PullEvent, PullOutcome, SourceLocation,
+};
 use engine_client::progress::proto::{
     Position, Range, SourceInfo, StatusResponse, Timestamp, Vertex, VertexLog, VertexStatus,
     VertexWarning,
@@ -71,7 +73,7 @@ const RUN: &str = "sha256:cccc";
 const COPY: &str = "sha256:dddd";
 
 #[test]
-fn steps_are_numbered_in_start_order_and_followed_to_their_end() {
+fn vertexes_are_followed_by_digest_to_their_end() {
     let mut decoder = BuildDecoder::new();
     let statuses = [
         StatusResponse {
@@ -81,7 +83,7 @@ fn steps_are_numbered_in_start_order_and_followed_to_their_end() {
                     "[internal] load build definition from Dockerfile",
                     100,
                 ),
-                // Known, but not started: no number yet.
+                // Known, but not started: no event yet.
                 vertex(RUN, "[2/3] RUN echo hi"),
             ],
             ..StatusResponse::default()
@@ -145,65 +147,65 @@ fn steps_are_numbered_in_start_order_and_followed_to_their_end() {
     assert_eq!(
         events,
         vec![
-            BuildEvent::StepStarted {
-                step: 1,
-                name: load.clone(),
-                digest: LOAD.into()
-            },
-            BuildEvent::StepCompleted {
-                step: 1,
-                name: load,
+            BuildEvent::VertexStarted {
                 digest: LOAD.into(),
+                name: load.clone(),
+                group: None
+            },
+            BuildEvent::VertexCompleted {
+                digest: LOAD.into(),
+                name: load,
+                group: None,
                 duration_ms: Some(250)
             },
-            BuildEvent::StepProgress {
-                step: 1,
+            BuildEvent::VertexProgress {
+                vertex: LOAD.into(),
                 id: "transferring dockerfile".into(),
                 current: 32,
                 total: None,
                 completed: false
             },
-            BuildEvent::StepCached {
-                step: 2,
+            BuildEvent::VertexCached {
+                digest: BASE.into(),
                 name: "[1/3] FROM docker.io/library/busybox:1".into(),
-                digest: BASE.into()
+                group: None
             },
-            BuildEvent::StepStarted {
-                step: 3,
+            BuildEvent::VertexStarted {
+                digest: RUN.into(),
                 name: run.clone(),
-                digest: RUN.into()
+                group: None
             },
-            BuildEvent::StepLog {
-                step: 3,
+            BuildEvent::VertexLog {
+                vertex: RUN.into(),
                 stream: LogStream::Stderr,
                 line: "warn: x".into()
             },
-            BuildEvent::StepProgress {
-                step: 3,
+            BuildEvent::VertexProgress {
+                vertex: RUN.into(),
                 id: "sha256:layer".into(),
                 current: 10,
                 total: Some(20),
                 completed: true
             },
-            BuildEvent::StepLog {
-                step: 3,
+            BuildEvent::VertexLog {
+                vertex: RUN.into(),
                 stream: LogStream::Stdout,
                 line: "hello".into()
             },
-            BuildEvent::StepLog {
-                step: 3,
+            BuildEvent::VertexLog {
+                vertex: RUN.into(),
                 stream: LogStream::Stdout,
                 line: "second line".into()
             },
-            BuildEvent::StepLog {
-                step: 3,
+            BuildEvent::VertexLog {
+                vertex: RUN.into(),
                 stream: LogStream::Stdout,
                 line: "third".into()
             },
-            BuildEvent::StepCompleted {
-                step: 3,
-                name: run,
+            BuildEvent::VertexCompleted {
                 digest: RUN.into(),
+                name: run,
+                group: None,
                 duration_ms: Some(2500)
             },
         ]
@@ -245,50 +247,48 @@ fn a_failed_step_carries_its_error_and_its_log_comes_as_events() {
     let events = decode_all(&mut decoder, &statuses);
     let failed: Vec<_> = events
         .iter()
-        .filter(|e| matches!(e, BuildEvent::StepFailed { .. }))
+        .filter(|e| matches!(e, BuildEvent::VertexFailed { .. }))
         .collect();
     assert_eq!(
         failed,
         [
-            &BuildEvent::StepFailed {
-                step: 2,
-                name: "[internal] load build context".into(),
+            &BuildEvent::VertexFailed {
                 digest: COPY.into(),
-                error: "context canceled".into(),
-                canceled: true
+                name: "[internal] load build context".into(),
+                group: None,
+                error: "context canceled".into()
             },
-            &BuildEvent::StepFailed {
-                step: 1,
-                name: "[2/3] RUN ./test.sh".into(),
+            &BuildEvent::VertexFailed {
                 digest: RUN.into(),
-                error: error.into(),
-                canceled: false
+                name: "[2/3] RUN ./test.sh".into(),
+                group: None,
+                error: error.into()
             },
         ]
     );
     // The partial last line is flushed before the step's end.
     let position = |wanted: &BuildEvent| events.iter().position(|e| e == wanted).unwrap();
     assert!(
-        position(&BuildEvent::StepLog {
-            step: 1,
+        position(&BuildEvent::VertexLog {
+            vertex: RUN.into(),
             stream: LogStream::Stdout,
             line: "no newline at the end".into()
         }) < position(failed[1])
     );
 
     let failure = decoder.failure().unwrap();
-    assert_eq!(failure.step, 1);
+    assert_eq!(failure.digest, RUN);
     assert_eq!(failure.name, "[2/3] RUN ./test.sh");
     assert_eq!(failure.error, error);
     // Every line came as an event; the decoder keeps none for the failure.
     let logs = events
         .iter()
-        .filter(|e| matches!(e, BuildEvent::StepLog { step: 1, .. }))
+        .filter(|e| matches!(e, BuildEvent::VertexLog { vertex, .. } if vertex == RUN))
         .count();
     assert_eq!(logs, 26);
     assert_eq!(
         failure.to_string(),
-        format!("step #1 [2/3] RUN ./test.sh failed: {error}")
+        format!("step [2/3] RUN ./test.sh failed: {error}")
     );
 }
 
@@ -335,7 +335,7 @@ fn warnings_carry_their_step_and_location() {
         &events[1..],
         [
             BuildEvent::Warning {
-                step: Some(1),
+                vertex: Some(LOAD.into()),
                 message: "FromAsCasing: 'as' and 'FROM' keywords' casing do not match (line 1)"
                     .into(),
                 detail: vec!["The 'as' keyword should match the case of 'from'".into()],
@@ -346,7 +346,7 @@ fn warnings_carry_their_step_and_location() {
                 }),
             },
             BuildEvent::Warning {
-                step: None,
+                vertex: None,
                 message: "bare".into(),
                 detail: vec![],
                 url: None,
@@ -449,61 +449,44 @@ fn undecodable_lines_are_errors_that_quote_the_line() {
 fn events_serialise_to_the_documented_json() {
     let cases = [
         (
-            BuildEvent::StepStarted {
-                step: 1,
-                name: "[1/2] FROM x".into(),
+            BuildEvent::VertexStarted {
                 digest: "sha256:1".into(),
+                name: "[1/2] FROM x".into(),
+                group: None,
             },
-            r#"{"event":"step_started","step":1,"name":"[1/2] FROM x","digest":"sha256:1"}"#,
+            r#"{"event":"vertex_started","digest":"sha256:1","name":"[1/2] FROM x"}"#,
         ),
         (
-            BuildEvent::StepCompleted {
-                step: 1,
-                name: "n".into(),
+            BuildEvent::VertexCompleted {
                 digest: "d".into(),
+                name: "n".into(),
+                group: Some(ProgressGroup {
+                    id: "g".into(),
+                    name: "copy".into(),
+                    weak: false,
+                }),
                 duration_ms: None,
             },
-            r#"{"event":"step_completed","step":1,"name":"n","digest":"d"}"#,
+            r#"{"event":"vertex_completed","digest":"d","name":"n","group":{"id":"g","name":"copy","weak":false}}"#,
         ),
         (
-            BuildEvent::StepFailed {
-                step: 2,
-                name: "n".into(),
+            BuildEvent::VertexFailed {
                 digest: "d".into(),
+                name: "n".into(),
+                group: None,
                 error: "e".into(),
-                canceled: false,
             },
-            r#"{"event":"step_failed","step":2,"name":"n","digest":"d","error":"e","canceled":false}"#,
+            r#"{"event":"vertex_failed","digest":"d","name":"n","error":"e"}"#,
         ),
         (
-            BuildEvent::StepProgress {
-                step: 2,
+            BuildEvent::VertexProgress {
+                vertex: "d".into(),
                 id: "sha256:l".into(),
                 current: 5,
                 total: Some(9),
                 completed: false,
             },
-            r#"{"event":"step_progress","step":2,"id":"sha256:l","current":5,"total":9,"completed":false}"#,
-        ),
-        (
-            BuildEvent::ImageReady {
-                image: "docker.io/library/busybox:1".into(),
-                platform: Some("linux/amd64".into()),
-                outcome: PullOutcome::Failed {
-                    reason: "denied".into(),
-                },
-            },
-            r#"{"event":"image_ready","image":"docker.io/library/busybox:1","platform":"linux/amd64","outcome":{"status":"failed","reason":"denied"}}"#,
-        ),
-        (
-            BuildEvent::PullProgress {
-                image: "i".into(),
-                layer: Some("abc".into()),
-                status: "Downloading".into(),
-                current: Some(1),
-                total: Some(2),
-            },
-            r#"{"event":"pull_progress","image":"i","layer":"abc","status":"Downloading","current":1,"total":2}"#,
+            r#"{"event":"vertex_progress","vertex":"d","id":"sha256:l","current":5,"total":9,"completed":false}"#,
         ),
         (
             BuildEvent::Error {
@@ -516,6 +499,32 @@ fn events_serialise_to_the_documented_json() {
     for (event, json) in cases {
         assert_eq!(serde_json::to_string(&event).unwrap(), json);
         assert_eq!(serde_json::from_str::<BuildEvent>(json).unwrap(), event);
+    }
+    let pulls = [
+        (
+            PullEvent::ImageReady {
+                image: "docker.io/library/busybox:1".into(),
+                platform: Some("linux/amd64".into()),
+                outcome: PullOutcome::Failed {
+                    reason: "denied".into(),
+                },
+            },
+            r#"{"event":"image_ready","image":"docker.io/library/busybox:1","platform":"linux/amd64","outcome":{"status":"failed","reason":"denied"}}"#,
+        ),
+        (
+            PullEvent::PullProgress {
+                image: "i".into(),
+                layer: Some("abc".into()),
+                status: "Downloading".into(),
+                current: Some(1),
+                total: Some(2),
+            },
+            r#"{"event":"pull_progress","image":"i","layer":"abc","status":"Downloading","current":1,"total":2}"#,
+        ),
+    ];
+    for (event, json) in pulls {
+        assert_eq!(serde_json::to_string(&event).unwrap(), json);
+        assert_eq!(serde_json::from_str::<PullEvent>(json).unwrap(), event);
     }
 }
 
@@ -542,8 +551,10 @@ fn captured_responses_decode_on_both_engines() {
         let run = events
             .iter()
             .find_map(|e| match e {
-                BuildEvent::StepStarted { step, name, .. } if name.contains("RUN echo hello") => {
-                    Some(*step)
+                BuildEvent::VertexStarted { digest, name, .. }
+                    if name.contains("RUN echo hello") =>
+                {
+                    Some(digest.clone())
                 }
                 _ => None,
             })
@@ -552,8 +563,8 @@ fn captured_responses_decode_on_both_engines() {
             (LogStream::Stdout, "hello"),
             (LogStream::Stderr, "to-stderr"),
         ] {
-            let wanted = BuildEvent::StepLog {
-                step: run,
+            let wanted = BuildEvent::VertexLog {
+                vertex: run.clone(),
                 stream,
                 line: line.into(),
             };
@@ -562,7 +573,7 @@ fn captured_responses_decode_on_both_engines() {
         assert!(
             events
                 .iter()
-                .any(|e| matches!(e, BuildEvent::StepCompleted { step, .. } if *step == run)),
+                .any(|e| matches!(e, BuildEvent::VertexCompleted { digest, .. } if *digest == run)),
             "{engine}"
         );
         assert!(
@@ -571,20 +582,16 @@ fn captured_responses_decode_on_both_engines() {
         );
         assert_eq!(decoder.failure(), None, "{engine}");
         assert_eq!(decoder.error(), None, "{engine}");
-        // Numbers are 1, 2, 3, … in order of first appearance.
+        // Each vertex starts (or is cached) once.
         let mut seen = Vec::new();
         for event in &events {
-            if let BuildEvent::StepStarted { step, .. } | BuildEvent::StepCached { step, .. } =
-                event
+            if let BuildEvent::VertexStarted { digest, .. }
+            | BuildEvent::VertexCached { digest, .. } = event
             {
-                seen.push(*step);
+                assert!(!seen.contains(digest), "{engine}: {digest} twice");
+                seen.push(digest.clone());
             }
         }
-        assert_eq!(
-            seen,
-            (1..=seen.len() as u32).collect::<Vec<_>>(),
-            "{engine}"
-        );
 
         let (decoder, events) = decode_fixture(&format!("fail-{engine}.jsonl"));
         let failure = decoder
@@ -600,7 +607,7 @@ fn captured_responses_decode_on_both_engines() {
         );
         for line in ["line 1", "line 3", "oops"] {
             assert!(
-                events.iter().any(|e| matches!(e, BuildEvent::StepLog { step, line: l, .. } if *step == failure.step && l == line)),
+                events.iter().any(|e| matches!(e, BuildEvent::VertexLog { vertex, line: l, .. } if *vertex == failure.digest && l == line)),
                 "{engine}: {failure}"
             );
         }
@@ -610,4 +617,47 @@ fn captured_responses_decode_on_both_engines() {
         );
         assert_eq!(decoder.image_id(), None, "{engine}");
     }
+}
+
+#[test]
+fn a_vertex_comes_with_its_progress_group_unmerged() {
+    let mut decoder = BuildDecoder::new();
+    let group = engine_client::progress::proto::ProgressGroup {
+        id: "copy-group".into(),
+        name: "[2/2] COPY --link a b /".into(),
+        weak: false,
+    };
+    let events = decoder.decode_status(StatusResponse {
+        vertexes: vec![
+            Vertex {
+                progress_group: Some(group.clone()),
+                ..started(COPY, "copy a", 1)
+            },
+            Vertex {
+                progress_group: Some(group),
+                ..started(RUN, "copy b", 1)
+            },
+        ],
+        ..StatusResponse::default()
+    });
+    let wanted = Some(ProgressGroup {
+        id: "copy-group".into(),
+        name: "[2/2] COPY --link a b /".into(),
+        weak: false,
+    });
+    assert_eq!(
+        events,
+        [
+            BuildEvent::VertexStarted {
+                digest: COPY.into(),
+                name: "copy a".into(),
+                group: wanted.clone(),
+            },
+            BuildEvent::VertexStarted {
+                digest: RUN.into(),
+                name: "copy b".into(),
+                group: wanted,
+            },
+        ]
+    );
 }

@@ -16,7 +16,7 @@ use engine_client::endpoint::{context_id, resolve, Endpoint, EndpointEnv, Endpoi
 use engine_client::engine::{
     ApiVersion, BuildOptions, ConnectOptions, Engine, ImageNeed, PrepullOptions,
 };
-use engine_client::events::{BuildEvent, PullOutcome};
+use engine_client::events::{BuildEvent, PullEvent, PullOutcome};
 use engine_client::{ImageRef, Platform};
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -485,7 +485,7 @@ async fn an_engine_that_goes_away_mid_build_is_an_error() {
         .collect()
         .await;
     match events.last() {
-        Some(BuildEvent::ImageReady {
+        Some(PullEvent::ImageReady {
             outcome: PullOutcome::Failed { reason },
             ..
         }) => {
@@ -575,11 +575,11 @@ async fn authorization_plugin_refusals_name_the_plugin_and_keep_its_message() {
     assert_eq!(
         events,
         [
-        BuildEvent::PullStarted {
+        PullEvent::PullStarted {
             image: need.image.to_string(),
             platform: None,
         },
-        BuildEvent::ImageReady {
+        PullEvent::ImageReady {
             image: need.image.to_string(),
             platform: None,
             outcome: PullOutcome::Failed {
@@ -710,24 +710,24 @@ async fn pulls_send_url_safe_credentials_and_an_explicit_tag() {
         .await;
     let ready: Vec<_> = events
         .iter()
-        .filter(|e| matches!(e, BuildEvent::ImageReady { .. }))
+        .filter(|e| matches!(e, PullEvent::ImageReady { .. }))
         .cloned()
         .collect();
     assert_eq!(ready.len(), 2, "{events:#?}");
     // Events name images normalised: a tag where none was written.
-    assert!(ready.contains(&BuildEvent::ImageReady {
+    assert!(ready.contains(&PullEvent::ImageReady {
         image: "registry.example:5000/app:latest".into(),
         platform: Some("linux/amd64".into()),
         outcome: PullOutcome::Pulled,
     }));
-    assert!(ready.contains(&BuildEvent::ImageReady {
+    assert!(ready.contains(&PullEvent::ImageReady {
         image: DENIED.into(),
         platform: None,
         outcome: PullOutcome::Failed {
             reason: "unauthorized: authentication required".into()
         },
     }));
-    assert!(events.contains(&BuildEvent::PullProgress {
+    assert!(events.contains(&PullEvent::PullProgress {
         image: "registry.example:5000/app:latest".into(),
         layer: Some("f00".into()),
         status: "Downloading".into(),
@@ -842,7 +842,7 @@ async fn prepull_checks_the_platform_and_reports_credential_failures() {
     let ready: Vec<_> = events
         .iter()
         .filter_map(|e| match e {
-            BuildEvent::ImageReady {
+            PullEvent::ImageReady {
                 image,
                 platform,
                 outcome,

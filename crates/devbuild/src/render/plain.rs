@@ -16,7 +16,8 @@
 //! `#N ...` and reopened later under its name again, as buildx does. Task progress
 //! (`#2 transferring context: 2.34kB done`) is printed when it moved by 5% or 5 s; updates
 //! of one task, and a step's end, are held for [`MERGE_WINDOW`] so that a task that starts
-//! and ends at once is one line (`#8 exporting layers 0.1s done`) and a late line of a step
+//! and ends at once is one line (`#8 exporting layers 0.1s done`; the context upload too:
+//! `#3 transferring context: 2 entries 3.07kB done`) and a late line of a step
 //! does not reopen it, as buildx merges the updates it prints at each refresh.
 //!
 //! Groups are numbered in the order they first print, as buildx's printer numbers them, and
@@ -36,7 +37,8 @@ use std::time::{Duration, Instant};
 
 use super::state::{elapsed, State, Step, StepStatus};
 use super::{format_bytes, format_log_offset, trailer};
-use crate::events::{BuildEvent, Event, PullOutcome};
+use crate::events::{Event, PullEvent, PullOutcome, PushEvent, StepEvent};
+use crate::trace::Job as Group;
 
 /// Progress is printed again when it moved by this share of its total…
 const MIN_PROGRESS_DELTA: f64 = 0.05;
@@ -60,8 +62,6 @@ pub struct PlainRenderer<W: Write> {
     completed_tasks: HashSet<(u32, String)>,
     /// Steps that completed while some of their tasks were still going: their `DONE` waits.
     pending_done: Vec<u32>,
-    /// The numbers shown, by group, in the order groups first printed.
-    numbers: HashMap<Group, u32>,
     /// What is held for [`MERGE_WINDOW`]: the current group's end, or a task's unfinished
     /// update, and since when.
     held: Option<Held>,
@@ -78,25 +78,17 @@ enum Held {
         id: String,
         since: Instant,
     },
+    /// The context upload's update that is not its last: an upload that ends within
+    /// [`MERGE_WINDOW`] is one line (`#3 transferring context: 2 entries 3.07kB done`).
+    Upload { since: Instant },
 }
 
 impl Held {
     fn since(&self) -> Instant {
         match self {
-            Held::Close { since, .. } | Held::Task { since, .. } => *since,
+            Held::Close { since, .. } | Held::Task { since, .. } | Held::Upload { since } => *since,
         }
     }
-}
-
-/// A group of lines: a BuildKit step, or devbuild's own work (numbered `#0`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum Group {
-    Analysis,
-    Pull(String),
-    Upload,
-    Step(u32),
-    Push(String),
-    Output(String),
 }
 
 #[derive(Clone, Debug)]
@@ -117,7 +109,6 @@ impl<W: Write> PlainRenderer<W> {
             last_printed: HashMap::new(),
             completed_tasks: HashSet::new(),
             pending_done: Vec::new(),
-            numbers: HashMap::new(),
             held: None,
         }
     }
@@ -175,7 +166,10 @@ impl<W: Write> PlainRenderer<W> {
                 }
             }
             Event::Finished { .. } => {}
-            Event::Engine(event) => self.engine(event, now)?,
+            Event::Step(event) => self.step(event, now)?,
+            Event::Pull(event) => self.pull(event, now)?,
+            Event::Push(event) => self.push(event, now)?,
+            _ => {}
         }
         self.out.flush()
     }
@@ -199,16 +193,18 @@ impl<W: Write> PlainRenderer<W> {
             return Ok(());
         };
         let held_step = match held {
-            Held::Close { step, .. } | Held::Task { step, .. } => *step,
+            Held::Close { step, .. } | Held::Task { step, .. } => Some(*step),
+            Held::Upload { .. } => None,
         };
         let same_step = match event {
-            Event::Engine(
-                BuildEvent::StepProgress { step, .. }
-                | BuildEvent::StepLog { step, .. }
-                | BuildEvent::StepCompleted { step, .. }
-                | BuildEvent::StepCached { step, .. }
-                | BuildEvent::StepFailed { step, .. },
-            ) => *step == held_step,
+            Event::UploadProgress { .. } => held_step.is_none(),
+            Event::Step(
+                StepEvent::StepProgress { step, .. }
+                | StepEvent::StepLog { step, .. }
+                | StepEvent::StepCompleted { step, .. }
+                | StepEvent::StepCached { step, .. }
+                | StepEvent::StepFailed { step, .. },
+            ) => Some(*step) == held_step,
             _ => false,
         };
         if !same_step || now.saturating_duration_since(held.since()) >= MERGE_WINDOW {
@@ -221,6 +217,8 @@ impl<W: Write> PlainRenderer<W> {
     fn release(&mut self, now: Instant) -> io::Result<()> {
         match self.held.take() {
             Some(Held::Close { step, .. }) => self.close_now(step, now),
+            // As it stood when it came.
+            Some(Held::Upload { since }) => self.print_upload_progress(since),
             Some(Held::Task { step, id, .. }) => {
                 let printed = self.print_task(step, &id, now)?;
                 if printed {
@@ -232,16 +230,16 @@ impl<W: Write> PlainRenderer<W> {
         }
     }
 
-    fn engine(&mut self, event: &BuildEvent, now: Instant) -> io::Result<()> {
+    fn step(&mut self, event: &StepEvent, now: Instant) -> io::Result<()> {
         match event {
-            BuildEvent::StepStarted { step, .. } => self.open(Group::Step(*step))?,
-            BuildEvent::StepCached { step, .. }
-            | BuildEvent::StepCompleted { step, .. }
-            | BuildEvent::StepFailed { step, .. } => {
+            StepEvent::StepStarted { step, .. } => self.open(Group::Step(*step))?,
+            StepEvent::StepCached { step, .. }
+            | StepEvent::StepCompleted { step, .. }
+            | StepEvent::StepFailed { step, .. } => {
                 self.open(Group::Step(*step))?;
                 self.close_again(*step, now)?;
             }
-            BuildEvent::StepProgress {
+            StepEvent::StepProgress {
                 step,
                 id,
                 current,
@@ -253,7 +251,7 @@ impl<W: Write> PlainRenderer<W> {
                     self.close_again(*step, now)?;
                 }
             }
-            BuildEvent::StepLog { step, .. } => {
+            StepEvent::StepLog { step, .. } => {
                 let Some(line) = self
                     .state
                     .step_by_number(*step)
@@ -266,7 +264,7 @@ impl<W: Write> PlainRenderer<W> {
                 self.line(&Group::Step(*step), &line)?;
                 self.close_again(*step, now)?;
             }
-            BuildEvent::Warning {
+            StepEvent::Warning {
                 step: Some(step),
                 message,
                 ..
@@ -275,8 +273,15 @@ impl<W: Write> PlainRenderer<W> {
                 self.line(&Group::Step(*step), &format!("WARN: {message}"))?;
                 self.close_again(*step, now)?;
             }
-            BuildEvent::PullStarted { image, .. } => self.open(Group::Pull(image.clone()))?,
-            BuildEvent::PullProgress {
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn pull(&mut self, event: &PullEvent, now: Instant) -> io::Result<()> {
+        match event {
+            PullEvent::PullStarted { image, .. } => self.open(Group::Pull(image.clone()))?,
+            PullEvent::PullProgress {
                 image,
                 layer,
                 status,
@@ -286,8 +291,28 @@ impl<W: Write> PlainRenderer<W> {
                 let group = Group::Pull(image.clone());
                 self.layer_line(group, layer.as_deref(), status, *current, *total, now)?;
             }
-            BuildEvent::PushStarted { image } => self.open(Group::Push(image.clone()))?,
-            BuildEvent::PushProgress {
+            PullEvent::ImageReady { image, outcome, .. } => {
+                let group = Group::Pull(image.clone());
+                self.open(group.clone())?;
+                let took = self.pull_duration(image, now);
+                match outcome {
+                    PullOutcome::Present => self.close(&group, "CACHED")?,
+                    PullOutcome::Failed { reason } => {
+                        self.line(&group, &format!("WARN: {reason}"))?;
+                        self.close(&group, &format!("DONE {took:.1}s"))?;
+                    }
+                    _ => self.close(&group, &format!("DONE {took:.1}s"))?,
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, event: &PushEvent, now: Instant) -> io::Result<()> {
+        match event {
+            PushEvent::PushStarted { image } => self.open(Group::Push(image.clone()))?,
+            PushEvent::PushProgress {
                 image,
                 layer,
                 status,
@@ -297,7 +322,7 @@ impl<W: Write> PlainRenderer<W> {
                 let group = Group::Push(image.clone());
                 self.layer_line(group, layer.as_deref(), status, *current, *total, now)?;
             }
-            BuildEvent::Pushed { image, .. } | BuildEvent::PushFailed { image, .. } => {
+            PushEvent::Pushed { image, .. } | PushEvent::PushFailed { image, .. } => {
                 let group = Group::Push(image.clone());
                 self.open(group.clone())?;
                 let took = self
@@ -307,21 +332,8 @@ impl<W: Write> PlainRenderer<W> {
                     .find(|p| p.image == *image)
                     .map_or(0.0, |p| elapsed(p.started, p.ended, now).as_secs_f64());
                 match event {
-                    BuildEvent::PushFailed { reason, .. } => {
+                    PushEvent::PushFailed { reason, .. } => {
                         self.close(&group, &format!("ERROR: {reason}"))?
-                    }
-                    _ => self.close(&group, &format!("DONE {took:.1}s"))?,
-                }
-            }
-            BuildEvent::ImageReady { image, outcome, .. } => {
-                let group = Group::Pull(image.clone());
-                self.open(group.clone())?;
-                let took = self.pull_duration(image, now);
-                match outcome {
-                    PullOutcome::Present => self.close(&group, "CACHED")?,
-                    PullOutcome::Failed { reason } => {
-                        self.line(&group, &format!("WARN: {reason}"))?;
-                        self.close(&group, &format!("DONE {took:.1}s"))?;
                     }
                     _ => self.close(&group, &format!("DONE {took:.1}s"))?,
                 }
@@ -360,6 +372,10 @@ impl<W: Write> PlainRenderer<W> {
         };
         let took = elapsed(upload.started, upload.ended, now);
         if upload.ended.is_some() {
+            // Its last update replaces one that was held.
+            if matches!(self.held, Some(Held::Upload { .. })) {
+                self.held = None;
+            }
             if self
                 .last_printed
                 .contains_key(&(Group::Upload, "done".into()))
@@ -383,9 +399,29 @@ impl<W: Write> PlainRenderer<W> {
         let key = (Group::Upload, String::new());
         let current = i64::try_from(upload.bytes).unwrap_or(i64::MAX);
         let total = upload.total.and_then(|t| i64::try_from(t).ok());
-        if !self.due(&key, "", current, total, now) {
+        if !self.due(&key, "", current, total, now)
+            || matches!(self.held, Some(Held::Upload { .. }))
+        {
             return Ok(());
         }
+        // Held a moment: an upload that ends at once prints its `done` line only.
+        self.release(now)?;
+        self.held = Some(Held::Upload { since: now });
+        Ok(())
+    }
+
+    /// Prints the upload's progress line as it stood at `now`.
+    fn print_upload_progress(&mut self, now: Instant) -> io::Result<()> {
+        let Some(upload) = self.state.upload.clone() else {
+            return Ok(());
+        };
+        if upload.ended.is_some() {
+            return Ok(());
+        }
+        let took = elapsed(upload.started, upload.ended, now);
+        let key = (Group::Upload, String::new());
+        let current = i64::try_from(upload.bytes).unwrap_or(i64::MAX);
+        let total = upload.total.and_then(|t| i64::try_from(t).ok());
         self.open(Group::Upload)?;
         let line = format!(
             "transferring context:{}{}{}",
@@ -558,9 +594,7 @@ impl<W: Write> PlainRenderer<W> {
             writeln!(self.out)?;
         }
         self.opened_any = true;
-        let next = self.numbers.len() as u32 + 1;
-        let number = *self.numbers.entry(group.clone()).or_insert(next);
-        writeln!(self.out, "#{number} {}", self.name(&group))?;
+        writeln!(self.out, "#{} {}", self.number(&group), self.name(&group))?;
         self.current = Some(group);
         Ok(())
     }
@@ -579,9 +613,9 @@ impl<W: Write> PlainRenderer<W> {
         writeln!(self.out, "#{} {text}", self.number(group))
     }
 
-    /// The number `group` was given when it first printed.
+    /// The number the build's trace gave `group` (`#N`).
     fn number(&self, group: &Group) -> u32 {
-        self.numbers.get(group).copied().unwrap_or(0)
+        self.state.number(group).unwrap_or(0)
     }
 
     /// Ends `group` (the current one) with its outcome.
@@ -686,5 +720,52 @@ fn seconds_text(took: Duration) -> String {
         format!(" {secs:.1}s")
     } else {
         String::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upload(bytes: u64, done: bool, at: Duration) -> Event {
+        Event::upload_progress(2, bytes, None, at, done)
+    }
+
+    fn render(events: &[(u64, Event)]) -> String {
+        let start = Instant::now();
+        let mut out = Vec::new();
+        let mut renderer = PlainRenderer::new(&mut out);
+        for (ms, event) in events {
+            let now = start + Duration::from_millis(*ms);
+            renderer.tick(now).unwrap();
+            renderer.event(event, now).unwrap();
+        }
+        renderer.finish(start + Duration::from_secs(1)).unwrap();
+        drop(renderer);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn an_upload_that_ends_within_the_merge_window_is_one_line() {
+        let text = render(&[
+            (0, upload(1000, false, Duration::ZERO)),
+            (5, upload(3070, true, Duration::from_millis(5))),
+        ]);
+        assert_eq!(
+            text,
+            "#1 [context] sending build context\n#1 transferring context: 2 entries 3.07kB done\n#1 DONE 0.0s\n"
+        );
+    }
+
+    #[test]
+    fn a_longer_upload_shows_its_progress_first() {
+        let text = render(&[
+            (0, upload(1000, false, Duration::ZERO)),
+            (300, upload(3070, true, Duration::from_millis(300))),
+        ]);
+        assert_eq!(
+            text,
+            "#1 [context] sending build context\n#1 transferring context: 1.00kB\n#1 transferring context: 2 entries 3.07kB 0.3s done\n#1 DONE 0.3s\n"
+        );
     }
 }

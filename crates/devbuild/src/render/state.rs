@@ -4,8 +4,11 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use crate::events::{BuildEvent, ContextUsed, Event, NeededImage, PullOutcome};
+use crate::events::{
+    BuildEvent, ContextUsed, Event, NeededImage, PullEvent, PullOutcome, PushEvent, StepEvent,
+};
 use crate::source::SourceExcerpt;
+use crate::trace::{Job, Trace};
 
 /// How many of a step's last log lines are kept, for the tail shown after a failure.
 pub const FAILURE_LOG_LINES: usize = 20;
@@ -40,6 +43,8 @@ pub struct State {
     pub(crate) pushes: Vec<Push>,
     /// The outputs written after the build.
     pub(crate) outputs: Vec<OutputJob>,
+    /// The numbers of the build's jobs: the build's own trace, seen from its events.
+    trace: Trace,
 }
 
 /// One line of the live view's list, in the order things first showed up.
@@ -257,6 +262,7 @@ impl State {
     /// Takes in one event that happened at `now`.
     pub fn apply(&mut self, event: &Event, now: Instant) {
         self.started.get_or_insert(now);
+        self.trace.observe(event);
         match event {
             Event::Analyzed { images } => {
                 if self.images.is_none() {
@@ -341,22 +347,28 @@ impl State {
                     job.ended = Some(now);
                 }
             }
-            Event::Engine(event) => self.apply_engine(event, now),
+            Event::Step(event) => self.apply_step(event, now),
+            Event::Pull(event) => self.apply_pull(event, now),
+            Event::Push(event) => self.apply_push(event, now),
+            Event::Engine(BuildEvent::ImageId { id }) => self.image_id = Some(id.clone()),
+            // The engine's own text (classic-builder chatter such as `Successfully tagged`)
+            // and its error (the caller prints the build's error) change no progress.
+            Event::Engine(_) => {}
         }
     }
 
-    fn apply_engine(&mut self, event: &BuildEvent, now: Instant) {
+    fn apply_step(&mut self, event: &StepEvent, now: Instant) {
         match event {
-            BuildEvent::StepStarted { step, name, .. } => {
+            StepEvent::StepStarted { step, name, .. } => {
                 self.step(*step, now).name.clone_from(name);
             }
-            BuildEvent::StepCached { step, name, .. } => {
+            StepEvent::StepCached { step, name, .. } => {
                 let step = self.step(*step, now);
                 step.name.clone_from(name);
                 step.status = StepStatus::Cached;
                 step.ended.get_or_insert(now);
             }
-            BuildEvent::StepCompleted {
+            StepEvent::StepCompleted {
                 step,
                 name,
                 duration_ms,
@@ -370,7 +382,7 @@ impl State {
                 step.reported = duration_ms.map(Duration::from_millis);
                 step.ended.get_or_insert(now);
             }
-            BuildEvent::StepFailed {
+            StepEvent::StepFailed {
                 step,
                 name,
                 error,
@@ -386,7 +398,7 @@ impl State {
                 };
                 step.ended.get_or_insert(now);
             }
-            BuildEvent::StepProgress {
+            StepEvent::StepProgress {
                 step,
                 id,
                 current,
@@ -413,7 +425,7 @@ impl State {
                     task.completed.get_or_insert(now);
                 }
             }
-            BuildEvent::StepLog { step, line, .. } => {
+            StepEvent::StepLog { step, line, .. } => {
                 let step = self.step(*step, now);
                 if step.logs.len() == FAILURE_LOG_LINES {
                     step.logs.pop_front();
@@ -424,18 +436,22 @@ impl State {
                 });
                 step.log_count += 1;
             }
-            BuildEvent::Warning { step, message, .. } => {
+            StepEvent::Warning { step, message, .. } => {
                 self.warnings.push(message.clone());
                 // A warning about a step that never showed up stays a build-wide one.
                 if let Some(&index) = step.and_then(|n| self.step_index.get(&n)) {
                     self.steps[index].warnings.push(message.clone());
                 }
             }
-            BuildEvent::ImageId { id } => self.image_id = Some(id.clone()),
-            BuildEvent::PullStarted { image, .. } => {
+        }
+    }
+
+    fn apply_pull(&mut self, event: &PullEvent, now: Instant) {
+        match event {
+            PullEvent::PullStarted { image, .. } => {
                 self.pull(image, now);
             }
-            BuildEvent::PullProgress {
+            PullEvent::PullProgress {
                 image,
                 layer,
                 status,
@@ -460,7 +476,7 @@ impl State {
                     _ => {}
                 }
             }
-            BuildEvent::ImageReady {
+            PullEvent::ImageReady {
                 image,
                 platform,
                 outcome,
@@ -470,10 +486,16 @@ impl State {
                 pull.outcome = Some(outcome.clone());
                 pull.ended.get_or_insert(now);
             }
-            BuildEvent::PushStarted { image } => {
+            _ => {}
+        }
+    }
+
+    fn apply_push(&mut self, event: &PushEvent, now: Instant) {
+        match event {
+            PushEvent::PushStarted { image } => {
                 self.push(image, now);
             }
-            BuildEvent::PushProgress {
+            PushEvent::PushProgress {
                 image,
                 layer,
                 status,
@@ -492,19 +514,16 @@ impl State {
                     _ => {}
                 }
             }
-            BuildEvent::Pushed { image, digest, .. } => {
+            PushEvent::Pushed { image, digest, .. } => {
                 let push = self.push(image, now);
                 push.digest = Some(digest.clone());
                 push.ended.get_or_insert(now);
             }
-            BuildEvent::PushFailed { image, reason } => {
+            PushEvent::PushFailed { image, reason } => {
                 let push = self.push(image, now);
                 push.failure = Some(reason.clone());
                 push.ended.get_or_insert(now);
             }
-            // The engine's own text (classic-builder chatter such as `Successfully tagged`)
-            // and its error (the caller prints the build's error) change no progress.
-            BuildEvent::Stream { .. } | BuildEvent::Error { .. } => {}
             _ => {}
         }
     }
@@ -588,6 +607,11 @@ impl State {
             }
         };
         &mut self.pushes[index]
+    }
+
+    /// The number `job` was given (`#N`), if it showed up.
+    pub(crate) fn number(&self, job: &Job) -> Option<u32> {
+        self.trace.number(job)
     }
 
     /// The step numbered `number`, if it showed up.
