@@ -55,7 +55,8 @@ use crate::json_messages::{self, JsonMessage, Transfer};
 use crate::line_stream::{read_lines, LineReader};
 use crate::progress::{BuildDecoder, StepFailure};
 use crate::run_settings::{ExtraHost, Network, Ulimit};
-use crate::session::{BuildSecrets, Session};
+use crate::session::{BuildSecrets, Services, Session};
+use crate::ssh_agents::SshAgents;
 
 /// The body type bollard's requests carry.
 pub(crate) trait BodyOf {
@@ -235,7 +236,7 @@ pub(crate) enum Kind {
     #[error("{0}")]
     BuildFailed(BuildFailure),
     #[error(
-        "build: cannot open a BuildKit session (for the build's secrets) with the Docker Engine \
+        "build: cannot open a BuildKit session (for the build's secrets and SSH agents) with the Docker Engine \
          at {host} ({chosen}): {reason}"
     )]
     Session {
@@ -244,8 +245,8 @@ pub(crate) enum Kind {
         reason: String,
     },
     #[error(
-        "build: the Docker Engine at {host} ({chosen}) closed the build's BuildKit session (which \
-         serves its secrets) before the build ended{}; the build was stopped",
+        "build: the Docker Engine at {host} ({chosen}) closed the build's BuildKit session before \
+         the build ended{}; the build was stopped",
         reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default()
     )]
     SessionLost {
@@ -609,8 +610,16 @@ pub struct BuildOptions {
     /// ([`BuildEvent::Status`](crate::events::BuildEvent::Status)), for a renderer of its own.
     pub raw_status: bool,
     /// The build's secrets, for `RUN --mount=type=secret`: when there are any, the build
-    /// opens a BuildKit session that serves them ([`crate::session`]); without, none.
+    /// opens a BuildKit session that serves them ([`crate::session`]).
     pub secrets: BuildSecrets,
+    /// The SSH agents the build forwards, for `RUN --mount=type=ssh`: when there are any,
+    /// the build opens a session that forwards them ([`crate::ssh_agents`]). Without
+    /// secrets or agents no session is opened.
+    pub ssh: SshAgents,
+    /// The registry credentials a session gives BuildKit when it pulls for itself (a base
+    /// image not pre-pulled, `--cache-from` of a registry), each only for the registry it
+    /// asks about. Opens no session by itself; without, BuildKit pulls anonymously.
+    pub session_credentials: Option<Arc<DockerConfig>>,
     /// A context the engine fetches itself (`remote=`): a git URL (`…/repo.git#ref:dir`,
     /// `git://…`, `git@host:repo`) or an http(s) URL of a tar or of a Dockerfile. The body
     /// given to [`Engine::build`] is then ignored by the engine: send an empty one, and give
@@ -1277,13 +1286,18 @@ impl Engine {
     where
         S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
     {
-        if options.secrets.is_empty() {
+        if options.secrets.is_empty() && options.ssh.is_empty() {
             return self.build_request(options, None, context).boxed();
         }
         let engine = self.clone();
         let options = options.clone();
+        let services = Services {
+            secrets: options.secrets.clone(),
+            ssh: options.ssh.clone(),
+            credentials: options.session_credentials.clone(),
+        };
         stream::once(async move {
-            match crate::session::open(&engine, options.secrets.clone()).await {
+            match crate::session::open(&engine, services).await {
                 Ok(session) => {
                     let build = engine.build_request(&options, Some(session.id()), context);
                     WithSession {
@@ -1551,7 +1565,7 @@ mod tests {
         assert_eq!(
             error,
             "build: the Docker Engine at unix:///run/docker.sock (set by DOCKER_HOST) closed the build's \
-             BuildKit session (which serves its secrets) before the build ended: connection \
+             BuildKit session before the build ended: connection \
              reset by peer; the build was stopped"
         );
         assert!(build.next().await.is_none());

@@ -21,9 +21,11 @@ pub(crate) const MAX_REQUEST_MESSAGE: usize = 4 * 1024 * 1024;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Code {
     Ok = 0,
+    Unknown = 2,
     InvalidArgument = 3,
     NotFound = 5,
     Unimplemented = 12,
+    Unavailable = 14,
 }
 
 /// A call's outcome: its code and, when it failed, a message.

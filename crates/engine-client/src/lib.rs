@@ -70,11 +70,13 @@ pub mod session;
 pub mod solve_status;
 #[cfg(feature = "ssh")]
 mod ssh;
+pub mod ssh_agents;
 #[cfg(feature = "tls")]
 mod tls;
 
 pub use engine::{BuildFailure, BuildOptions, Engine, EngineError, ImageNeed, PrepullOptions};
 pub use session::BuildSecrets;
+pub use ssh_agents::SshAgents;
 // The vocabulary of `ImageNeed`, so that callers need not name the crate it comes from.
 pub use events::BuildEvent;
 pub use image_ref::{ImageRef, Platform};

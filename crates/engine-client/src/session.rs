@@ -23,9 +23,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use h2::server::SendResponse;
@@ -34,8 +32,10 @@ use prost::Message;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::task::JoinHandle;
 
+use crate::credentials::{DockerConfig, Login};
 use crate::engine::{os_wording, refusal, Engine, EngineError, Kind};
 use crate::grpc::{self, Code, Deframer, Status};
+use crate::ssh_agents::{read_message, AgentMessages, SshAgents, AGENT_FAILURE, DEFAULT_ID};
 
 /// The largest secret BuildKit accepts (`secretsprovider.MaxSecretSize`, 500 KiB).
 pub const MAX_SECRET_SIZE: usize = 500 * 1024;
@@ -88,7 +88,40 @@ impl fmt::Debug for BuildSecrets {
 /// The methods the session serves, as BuildKit names them (`/package.Service/Method`).
 const HEALTH_CHECK: &str = "/grpc.health.v1.Health/Check";
 const GET_SECRET: &str = "/moby.buildkit.secrets.v1.Secrets/GetSecret";
-const METHODS: [&str; 2] = [HEALTH_CHECK, GET_SECRET];
+const CHECK_AGENT: &str = "/moby.sshforward.v1.SSH/CheckAgent";
+const FORWARD_AGENT: &str = "/moby.sshforward.v1.SSH/ForwardAgent";
+const CREDENTIALS: &str = "/moby.filesync.v1.Auth/Credentials";
+/// Answered "unimplemented": BuildKit then asks [`CREDENTIALS`] and fetches tokens itself.
+const FETCH_TOKEN: &str = "/moby.filesync.v1.Auth/FetchToken";
+const GET_TOKEN_AUTHORITY: &str = "/moby.filesync.v1.Auth/GetTokenAuthority";
+
+/// The gRPC metadata naming the agent a `ForwardAgent` stream is for (`sshforward.KeySSHID`).
+const SSH_ID_HEADER: &str = "buildkit.ssh.id";
+
+/// What a session serves: the build's secrets, its SSH agents, and registry credentials for
+/// the pulls BuildKit makes itself.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Services {
+    pub(crate) secrets: BuildSecrets,
+    pub(crate) ssh: SshAgents,
+    /// `None`: BuildKit is told "unimplemented" and pulls anonymously.
+    pub(crate) credentials: Option<Arc<DockerConfig>>,
+}
+
+impl Services {
+    /// The methods to announce: the health check and secrets always, the agents and
+    /// credentials when there are any.
+    fn methods(&self) -> Vec<&'static str> {
+        let mut methods = vec![HEALTH_CHECK, GET_SECRET];
+        if !self.ssh.is_empty() {
+            methods.extend([CHECK_AGENT, FORWARD_AGENT]);
+        }
+        if self.credentials.is_some() {
+            methods.extend([CREDENTIALS, FETCH_TOKEN, GET_TOKEN_AUTHORITY]);
+        }
+        methods
+    }
+}
 
 /// `grpc.health.v1.HealthCheckRequest`.
 #[derive(Clone, PartialEq, Message)]
@@ -118,6 +151,36 @@ struct GetSecretRequest {
 struct GetSecretResponse {
     #[prost(bytes = "vec", tag = "1")]
     data: Vec<u8>,
+}
+
+/// `moby.sshforward.v1.CheckAgentRequest` (its response has no fields).
+#[derive(Clone, PartialEq, Message)]
+struct CheckAgentRequest {
+    #[prost(string, tag = "1")]
+    id: String,
+}
+
+/// `moby.sshforward.v1.BytesMessage`: a piece of the agent protocol's stream.
+#[derive(Clone, PartialEq, Message)]
+struct BytesMessage {
+    #[prost(bytes = "vec", tag = "1")]
+    data: Vec<u8>,
+}
+
+/// `moby.filesync.v1.CredentialsRequest`.
+#[derive(Clone, PartialEq, Message)]
+struct CredentialsRequest {
+    #[prost(string, tag = "1")]
+    host: String,
+}
+
+/// `moby.filesync.v1.CredentialsResponse`: empty for a registry without credentials.
+#[derive(Clone, PartialEq, Message)]
+struct CredentialsResponse {
+    #[prost(string, tag = "1")]
+    username: String,
+    #[prost(string, tag = "2")]
+    secret: String,
 }
 
 /// An open session: its id, and the task that serves it. Dropping it closes the
@@ -156,13 +219,14 @@ impl Drop for Session {
 trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
-/// Opens a session on `engine` that serves `secrets`: connects, upgrades, and serves
+/// Opens a session on `engine` that serves `services`: connects, upgrades, and serves
 /// BuildKit's calls on a task of its own until the [`Session`] is dropped or the engine
 /// closes it. The upgrade has the engine's short-call timeout.
-pub(crate) async fn open(engine: &Engine, secrets: BuildSecrets) -> Result<Session, EngineError> {
+pub(crate) async fn open(engine: &Engine, services: Services) -> Result<Session, EngineError> {
     let id = new_id();
     let timeout = engine.short_timeout();
-    let io = match tokio::time::timeout(timeout, upgrade(engine, &id)).await {
+    let methods = services.methods();
+    let io = match tokio::time::timeout(timeout, upgrade(engine, &id, &methods)).await {
         Ok(io) => io?,
         Err(_) => {
             return Err(unavailable(
@@ -171,7 +235,7 @@ pub(crate) async fn open(engine: &Engine, secrets: BuildSecrets) -> Result<Sessi
             ))
         }
     };
-    let served = tokio::spawn(serve(io, Arc::new(secrets)));
+    let served = tokio::spawn(serve(io, Arc::new(services)));
     Ok(Session { id, served })
 }
 
@@ -185,26 +249,17 @@ fn unavailable(engine: &Engine, reason: String) -> EngineError {
     .into()
 }
 
-/// A random session id, as unguessable as the standard library's hasher keys make it.
+/// A random session id from the OS's generator: whoever knows it can ask the session for
+/// the build's secrets, so it must not be guessed.
 fn new_id() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_nanos();
-    let mut id = String::with_capacity(32);
-    for round in 0u8..2 {
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u128(nanos);
-        hasher.write_u32(std::process::id());
-        hasher.write_u8(round);
-        id.push_str(&format!("{:016x}", hasher.finish()));
-    }
-    id
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the OS's random number generator");
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// Connects to the engine and upgrades the connection: the request, and the engine's
 /// `101` read byte by byte so that nothing of the HTTP/2 that follows is read with it.
-async fn upgrade(engine: &Engine, id: &str) -> Result<Box<dyn Io>, EngineError> {
+async fn upgrade(engine: &Engine, id: &str, methods: &[&str]) -> Result<Box<dyn Io>, EngineError> {
     let mut io = dial(engine).await?;
     let mut request = format!(
         "POST /v{}/session HTTP/1.1\r\nHost: docker\r\nUser-Agent: devbuild\r\n\
@@ -213,7 +268,7 @@ async fn upgrade(engine: &Engine, id: &str) -> Result<Box<dyn Io>, EngineError> 
          X-Docker-Expose-Session-Sharedkey: devbuild-{id}\r\n",
         engine.api_version()
     );
-    for method in METHODS {
+    for method in methods {
         request.push_str(&format!(
             "X-Docker-Expose-Session-Grpc-Method: {method}\r\n"
         ));
@@ -321,22 +376,16 @@ async fn dial(engine: &Engine) -> Result<Box<dyn Io>, EngineError> {
 
 /// Serves the engine's calls until the connection ends: `None` when the engine closed it
 /// cleanly, else why it broke.
-async fn serve(io: Box<dyn Io>, secrets: Arc<BuildSecrets>) -> Option<String> {
+async fn serve(io: Box<dyn Io>, services: Arc<Services>) -> Option<String> {
     let mut connection = match h2::server::handshake(io).await {
         Ok(connection) => connection,
         Err(e) => return Some(format!("the HTTP/2 handshake failed: {e}")),
     };
     while let Some(accepted) = connection.accept().await {
         match accepted {
+            // The connection must go on being polled while a call runs.
             Ok((request, respond)) => {
-                let path = request.uri().path().to_owned();
-                // The connection must go on being polled while a call reads its body.
-                tokio::spawn(serve_call(
-                    path,
-                    request.into_body(),
-                    respond,
-                    secrets.clone(),
-                ));
+                drop(tokio::spawn(serve_call(request, respond, services.clone())))
             }
             Err(e) if e.is_go_away() && e.is_remote() => return None,
             Err(e) => return Some(e.to_string()),
@@ -345,44 +394,58 @@ async fn serve(io: Box<dyn Io>, secrets: Arc<BuildSecrets>) -> Option<String> {
     None
 }
 
-/// One unary call: its request's message read, answered.
+/// One call: `ForwardAgent` is a stream both ways; every other call is unary, its request's
+/// message read whole and answered.
 async fn serve_call(
-    path: String,
-    mut body: RecvStream,
+    request: http::Request<RecvStream>,
     respond: SendResponse<Bytes>,
-    secrets: Arc<BuildSecrets>,
+    services: Arc<Services>,
 ) {
+    let path = request.uri().path().to_owned();
+    if path == FORWARD_AGENT {
+        let id = request
+            .headers()
+            .get(SSH_ID_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .filter(|id| !id.is_empty())
+            .unwrap_or(DEFAULT_ID)
+            .to_owned();
+        forward_agent(&id, request.into_body(), respond, &services.ssh).await;
+        return;
+    }
+    let mut body = request.into_body();
     let mut deframer = Deframer::default();
     while let Some(chunk) = body.data().await {
         let Ok(chunk) = chunk else { return };
         let _ = body.flow_control().release_capacity(chunk.len());
         if let Err(e) = deframer.push(&chunk) {
-            reply(
-                respond,
-                Err(Status::new(Code::InvalidArgument, e.to_string())),
-            );
+            reply(respond, Err(invalid(e)));
             return;
         }
     }
     let outcome = match deframer.finish_unary() {
-        Ok(message) => answer(&path, &message, &secrets),
-        Err(e) => Err(Status::new(Code::InvalidArgument, e.to_string())),
+        Ok(message) if path == CREDENTIALS => credentials(message, &services).await,
+        Ok(message) => answer(&path, &message, &services),
+        Err(e) => Err(invalid(e)),
     };
     reply(respond, outcome);
 }
 
-/// The answer to a call of `path` with `message`: the response's message, or its status.
-/// A secret's value is only ever in the `Ok` side.
-fn answer(path: &str, message: &[u8], secrets: &BuildSecrets) -> Result<Vec<u8>, Status> {
-    let bad = |e: prost::DecodeError| Status::new(Code::InvalidArgument, e.to_string());
+fn invalid(error: impl fmt::Display) -> Status {
+    Status::new(Code::InvalidArgument, error.to_string())
+}
+
+/// The answer to a unary call of `path` with `message`: the response's message, or its
+/// status. A secret's value is only ever in the `Ok` side.
+fn answer(path: &str, message: &[u8], services: &Services) -> Result<Vec<u8>, Status> {
     match path {
         HEALTH_CHECK => {
-            HealthCheckRequest::decode(message).map_err(bad)?;
+            HealthCheckRequest::decode(message).map_err(invalid)?;
             Ok(HealthCheckResponse { status: 1 }.encode_to_vec())
         }
         GET_SECRET => {
-            let request = GetSecretRequest::decode(message).map_err(bad)?;
-            match secrets.get(&request.id) {
+            let request = GetSecretRequest::decode(message).map_err(invalid)?;
+            match services.secrets.get(&request.id) {
                 Some(value) => Ok(GetSecretResponse {
                     data: value.to_vec(),
                 }
@@ -393,11 +456,150 @@ fn answer(path: &str, message: &[u8], secrets: &BuildSecrets) -> Result<Vec<u8>,
                 )),
             }
         }
+        CHECK_AGENT => {
+            let request = CheckAgentRequest::decode(message).map_err(invalid)?;
+            let id = if request.id.is_empty() {
+                DEFAULT_ID
+            } else {
+                &request.id
+            };
+            match services.ssh.socket(id) {
+                Some(_) => Ok(Vec::new()),
+                None => Err(unset_agent(id)),
+            }
+        }
         other => Err(Status::new(
             Code::Unimplemented,
             format!("unknown method {other}"),
         )),
     }
+}
+
+/// An agent id the build was not given (buildx's words).
+fn unset_agent(id: &str) -> Status {
+    Status::new(Code::NotFound, format!("unset ssh forward key {id}"))
+}
+
+/// `Auth/Credentials`: the login for the one registry asked about, from the same
+/// configuration (and helpers) as the pre-pull; an empty answer for a registry without
+/// one. Docker Hub is asked for as `registry-1.docker.io`.
+async fn credentials(message: Bytes, services: &Services) -> Result<Vec<u8>, Status> {
+    let request = CredentialsRequest::decode(message).map_err(invalid)?;
+    let Some(config) = services.credentials.clone() else {
+        return Err(Status::new(Code::Unimplemented, "no registry credentials"));
+    };
+    let registry = match request.host.as_str() {
+        "registry-1.docker.io" => "docker.io".to_owned(),
+        host => host.to_owned(),
+    };
+    // A credential helper is a process: not on the runtime's threads.
+    let found = tokio::task::spawn_blocking(move || config.credentials_for(&registry))
+        .await
+        .map_err(|e| Status::new(Code::Unknown, e.to_string()))?
+        .map_err(|e| Status::new(Code::Unknown, e.to_string()))?;
+    let response = match found.map(|auth| auth.login) {
+        Some(Login::Password { username, password }) => CredentialsResponse {
+            username,
+            secret: password.expose().to_owned(),
+        },
+        Some(Login::IdentityToken(token)) => CredentialsResponse {
+            username: String::new(),
+            secret: token.expose().to_owned(),
+        },
+        None => CredentialsResponse::default(),
+    };
+    Ok(response.encode_to_vec())
+}
+
+/// `SSH/ForwardAgent`: the agent protocol's bytes, in `BytesMessage`s both ways, between
+/// BuildKit and the agent of `id`. Each request is checked ([`Request::allowed`](crate::ssh_agents::Request::allowed)) and
+/// answered by the agent, or refused with `SSH_AGENT_FAILURE`; the stream ends when
+/// BuildKit's side does.
+async fn forward_agent(
+    id: &str,
+    mut body: RecvStream,
+    mut respond: SendResponse<Bytes>,
+    ssh: &SshAgents,
+) {
+    let Some(socket) = ssh.socket(id) else {
+        reply(respond, Err(unset_agent(id)));
+        return;
+    };
+    let mut agent = match connect_agent(socket).await {
+        Ok(agent) => agent,
+        Err(e) => {
+            let message = format!(
+                "ssh {id}: cannot connect to the agent at {}: {}",
+                socket.display(),
+                os_wording(&e)
+            );
+            reply(respond, Err(Status::new(Code::Unavailable, message)));
+            return;
+        }
+    };
+    let mut response = http::Response::new(());
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(grpc::CONTENT_TYPE),
+    );
+    let Ok(mut send) = respond.send_response(response, false) else {
+        return;
+    };
+    let mut frames = Deframer::default();
+    let mut requests = AgentMessages::default();
+    let outcome: Result<(), Status> = async {
+        while let Some(chunk) = body.data().await {
+            // BuildKit reset the stream: nothing is left to answer.
+            let Ok(chunk) = chunk else { return Ok(()) };
+            let _ = body.flow_control().release_capacity(chunk.len());
+            frames.push(&chunk).map_err(invalid)?;
+            while let Some(message) = frames.next_message().map_err(invalid)? {
+                requests.push(&BytesMessage::decode(message).map_err(invalid)?.data);
+                while let Some(request) = requests.next().map_err(invalid)? {
+                    let answer = if request.allowed() {
+                        agent_round_trip(&mut agent, &request.0)
+                            .await
+                            .map_err(|e| {
+                                Status::new(
+                                    Code::Unavailable,
+                                    format!("ssh {id}: the agent: {}", os_wording(&e)),
+                                )
+                            })?
+                    } else {
+                        AGENT_FAILURE.to_vec()
+                    };
+                    let framed = grpc::frame(&BytesMessage { data: answer }.encode_to_vec());
+                    if send.send_data(framed, false).is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+    .await;
+    let status = outcome.err().unwrap_or_else(Status::ok);
+    let _ = send.send_trailers(status.headers());
+}
+
+#[cfg(unix)]
+async fn connect_agent(socket: &std::path::Path) -> std::io::Result<tokio::net::UnixStream> {
+    tokio::net::UnixStream::connect(socket).await
+}
+
+#[cfg(not(unix))]
+async fn connect_agent(_: &std::path::Path) -> std::io::Result<tokio::io::DuplexStream> {
+    Err(std::io::Error::other("SSH agents need unix sockets"))
+}
+
+/// One request to the agent, and its answer.
+async fn agent_round_trip<A: AsyncRead + AsyncWrite + Unpin>(
+    agent: &mut A,
+    request: &[u8],
+) -> std::io::Result<Vec<u8>> {
+    agent.write_all(request).await?;
+    agent.flush().await?;
+    read_message(agent).await
 }
 
 /// Sends a call's outcome: the message and an `OK` status in the trailers, or a failure in
@@ -428,6 +630,13 @@ fn reply(mut respond: SendResponse<Bytes>, outcome: Result<Vec<u8>, Status>) {
 mod tests {
     use super::*;
 
+    fn with_secrets(secrets: BuildSecrets) -> Services {
+        Services {
+            secrets,
+            ..Services::default()
+        }
+    }
+
     /// A request as BuildKit's Go client encodes it (protoc-gen-go field order).
     fn secret_request(id: &str) -> Vec<u8> {
         GetSecretRequest {
@@ -444,7 +653,7 @@ mod tests {
         // `ID: "token"`, as BuildKit sends it: field 1, length 5.
         let recorded = b"\x0a\x05token";
         assert_eq!(secret_request("token"), recorded);
-        let answer = answer(GET_SECRET, recorded, &secrets).unwrap();
+        let answer = answer(GET_SECRET, recorded, &with_secrets(secrets)).unwrap();
         assert_eq!(answer, b"\x0a\x06s3cr3t");
         assert_eq!(
             GetSecretResponse::decode(&answer[..]).unwrap().data,
@@ -455,7 +664,7 @@ mod tests {
     #[test]
     fn an_unknown_secret_is_not_found_naming_it() {
         let status =
-            answer(GET_SECRET, &secret_request("other"), &BuildSecrets::new()).unwrap_err();
+            answer(GET_SECRET, &secret_request("other"), &Services::default()).unwrap_err();
         assert_eq!(status.code, Code::NotFound);
         assert_eq!(status.message, "secret other not found");
     }
@@ -471,26 +680,21 @@ mod tests {
             annotations,
         }
         .encode_to_vec();
-        assert!(answer(GET_SECRET, &request, &secrets).is_ok());
+        assert!(answer(GET_SECRET, &request, &with_secrets(secrets)).is_ok());
     }
 
     #[test]
     fn the_health_check_says_serving() {
         // An empty `HealthCheckRequest`, as BuildKit's `monitorHealth` sends it.
-        let answer = answer(HEALTH_CHECK, b"", &BuildSecrets::new()).unwrap();
+        let answer = answer(HEALTH_CHECK, b"", &Services::default()).unwrap();
         assert_eq!(answer, b"\x08\x01");
     }
 
     #[test]
     fn other_methods_are_unimplemented_and_garbage_is_invalid() {
-        let status = answer(
-            "/moby.filesync.v1.Auth/Credentials",
-            b"",
-            &BuildSecrets::new(),
-        )
-        .unwrap_err();
+        let status = answer(FETCH_TOKEN, b"", &Services::default()).unwrap_err();
         assert_eq!(status.code, Code::Unimplemented);
-        let status = answer(GET_SECRET, b"\xff\xff", &BuildSecrets::new()).unwrap_err();
+        let status = answer(GET_SECRET, b"\xff\xff", &Services::default()).unwrap_err();
         assert_eq!(status.code, Code::InvalidArgument);
     }
 
@@ -522,7 +726,7 @@ mod tests {
         let (engine_side, our_side) = tokio::io::duplex(64 * 1024);
         let mut secrets = BuildSecrets::new();
         secrets.insert("token", b"s3cr3t".to_vec());
-        let served = tokio::spawn(serve(Box::new(our_side), Arc::new(secrets)));
+        let served = tokio::spawn(serve(Box::new(our_side), Arc::new(with_secrets(secrets))));
         let (client, connection) = h2::client::handshake(engine_side).await.unwrap();
         let connection = tokio::spawn(connection);
         let call = |id: &str| {
@@ -559,6 +763,201 @@ mod tests {
         assert!(data.is_empty());
 
         drop(client);
+        connection.await.unwrap().unwrap();
+        served.await.unwrap();
+    }
+
+    #[test]
+    fn check_agent_knows_the_ids_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let services = Services {
+            ssh: agents_with_key(dir.path(), "default"),
+            ..Services::default()
+        };
+        // `ID: "default"` as BuildKit's `CheckSSHID` sends it; an empty id means the same.
+        assert_eq!(
+            answer(CHECK_AGENT, b"\x0a\x07default", &services),
+            Ok(Vec::new())
+        );
+        assert_eq!(answer(CHECK_AGENT, b"", &services), Ok(Vec::new()));
+        let status = answer(CHECK_AGENT, b"\x0a\x03git", &services).unwrap_err();
+        assert_eq!(
+            status,
+            Status::new(Code::NotFound, "unset ssh forward key git")
+        );
+    }
+
+    /// `Auth/Credentials` as BuildKit's resolver asks (`Host: "127.0.0.1:5000"`): the login
+    /// of that registry alone; another registry gets an empty answer, and Docker Hub is asked
+    /// for as `registry-1.docker.io`.
+    #[tokio::test]
+    async fn credentials_answer_only_for_the_registry_asked_about() {
+        let config = DockerConfig::from_json(
+            r#"{"auths": {
+                "127.0.0.1:5000": {"auth": "YWxpY2U6cHc1MDAw"},
+                "https://index.docker.io/v1/": {"identitytoken": "hub-token"}
+            }}"#,
+        )
+        .unwrap();
+        let services = Services {
+            credentials: Some(Arc::new(config)),
+            ..Services::default()
+        };
+        let ask = |host: &str| {
+            let message = Bytes::from(
+                CredentialsRequest {
+                    host: host.to_owned(),
+                }
+                .encode_to_vec(),
+            );
+            let services = services.clone();
+            async move {
+                let answer = credentials(message, &services).await.unwrap();
+                CredentialsResponse::decode(&answer[..]).unwrap()
+            }
+        };
+        assert_eq!(
+            CredentialsRequest {
+                host: "127.0.0.1:5000".into()
+            }
+            .encode_to_vec(),
+            b"\x0a\x0e127.0.0.1:5000"
+        );
+        let local = ask("127.0.0.1:5000").await;
+        assert_eq!(
+            (local.username.as_str(), local.secret.as_str()),
+            ("alice", "pw5000")
+        );
+        assert_eq!(ask("127.0.0.1:5001").await, CredentialsResponse::default());
+        assert_eq!(ask("other.example").await, CredentialsResponse::default());
+        let hub = ask("registry-1.docker.io").await;
+        assert_eq!(
+            (hub.username.as_str(), hub.secret.as_str()),
+            ("", "hub-token")
+        );
+
+        let none = credentials(Bytes::new(), &Services::default())
+            .await
+            .unwrap_err();
+        assert_eq!(none.code, Code::Unimplemented);
+    }
+
+    /// A key of its own in `dir`, made by `ssh-keygen`, as the agent `id`.
+    fn agents_with_key(dir: &std::path::Path, id: &str) -> SshAgents {
+        let key = dir.join("id_test");
+        let made = std::process::Command::new("ssh-keygen")
+            .args([
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                "",
+                "-C",
+                "devbuild-unit-key",
+                "-f",
+            ])
+            .arg(&key)
+            .status()
+            .expect("ssh-keygen (OpenSSH's client) is installed");
+        assert!(made.success());
+        let mut agents = SshAgents::new();
+        agents.add(id, &[key]).unwrap();
+        agents
+    }
+
+    /// `ForwardAgent` over HTTP/2 with h2's client playing the engine, to a real
+    /// `ssh-agent` holding a key: listing the keys is answered by the agent (the key's
+    /// comment is in the answer), removing them all is refused with `SSH_AGENT_FAILURE`
+    /// without reaching the agent, and the stream ends with an OK status; an unknown id is
+    /// NotFound.
+    #[tokio::test]
+    async fn forward_agent_bridges_listing_and_refuses_removal() {
+        let dir = tempfile::tempdir().unwrap();
+        let services = Services {
+            ssh: agents_with_key(dir.path(), "deploy"),
+            ..Services::default()
+        };
+        let (engine_side, our_side) = tokio::io::duplex(64 * 1024);
+        let served = tokio::spawn(serve(Box::new(our_side), Arc::new(services)));
+        let (client, connection) = h2::client::handshake(engine_side).await.unwrap();
+        let connection = tokio::spawn(connection);
+        let open = |id: &str| {
+            let client = client.clone();
+            let id = id.to_owned();
+            async move {
+                let mut client = client.ready().await.unwrap();
+                let request = http::Request::post(format!("http://localhost{FORWARD_AGENT}"))
+                    .header("content-type", "application/grpc")
+                    .header(SSH_ID_HEADER, id)
+                    .body(())
+                    .unwrap();
+                client.send_request(request, false).unwrap()
+            }
+        };
+        let agent_message = |kind: u8| BytesMessage {
+            data: vec![0, 0, 0, 1, kind],
+        };
+        // Reads the body until one whole gRPC message is in, and decodes it.
+        async fn next_answer(body: &mut RecvStream, frames: &mut Deframer) -> Vec<u8> {
+            loop {
+                if let Some(message) = frames.next_message().unwrap() {
+                    return BytesMessage::decode(message).unwrap().data;
+                }
+                let chunk = body.data().await.unwrap().unwrap();
+                body.flow_control().release_capacity(chunk.len()).unwrap();
+                frames.push(&chunk).unwrap();
+            }
+        }
+
+        let (response, mut send) = open("deploy").await;
+        // SSH_AGENTC_REQUEST_IDENTITIES (11), split over two gRPC messages.
+        let list = agent_message(11).data;
+        for piece in [&list[..2], &list[2..]] {
+            let message = BytesMessage {
+                data: piece.to_vec(),
+            };
+            send.send_data(grpc::frame(&message.encode_to_vec()), false)
+                .unwrap();
+        }
+        let response = response.await.unwrap();
+        assert_eq!(response.status(), 200);
+        let mut body = response.into_body();
+        let mut frames = Deframer::default();
+        let identities = next_answer(&mut body, &mut frames).await;
+        assert_eq!(identities[4], 12, "SSH_AGENT_IDENTITIES_ANSWER");
+        assert_eq!(&identities[5..9], &[0, 0, 0, 1], "one key");
+        assert!(
+            identities.windows(17).any(|w| w == b"devbuild-unit-key"),
+            "the key's comment"
+        );
+        // SSH_AGENTC_REMOVE_ALL_IDENTITIES (19): refused.
+        send.send_data(grpc::frame(&agent_message(19).encode_to_vec()), true)
+            .unwrap();
+        assert_eq!(next_answer(&mut body, &mut frames).await, AGENT_FAILURE);
+        assert!(body.data().await.is_none());
+        assert_eq!(body.trailers().await.unwrap().unwrap()["grpc-status"], "0");
+
+        drop((send, body));
+
+        // The key is still there: the agent was never asked to remove it.
+        let (response, mut send) = open("deploy").await;
+        send.send_data(grpc::frame(&agent_message(11).encode_to_vec()), true)
+            .unwrap();
+        let mut body = response.await.unwrap().into_body();
+        let again = next_answer(&mut body, &mut Deframer::default()).await;
+        assert_eq!(again, identities);
+        drop((send, body));
+
+        let (response, send) = open("other").await;
+        let response = response.await.unwrap();
+        assert_eq!(response.headers()["grpc-status"], "5");
+        assert_eq!(
+            response.headers()["grpc-message"],
+            "unset ssh forward key other"
+        );
+
+        // Every handle gone: the connection, and the session's task, end.
+        drop((send, response, client));
         connection.await.unwrap().unwrap();
         served.await.unwrap();
     }
