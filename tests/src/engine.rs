@@ -20,6 +20,8 @@ pub struct TestEngine {
     pub api_version: String,
     /// The engine's unix socket.
     pub socket: PathBuf,
+    /// dockerd's log file (see [`EngineEntry::log`]).
+    pub log: PathBuf,
     /// The registry.
     pub registry: Registry,
     /// The base image, present locally: `devbuild-test/busybox:1`.
@@ -105,6 +107,7 @@ impl TestEngine {
             engine_version: entry.engine_version.clone(),
             api_version: entry.api_version.clone(),
             socket: entry.socket.clone(),
+            log: entry.log.clone(),
             registry: env.registry.clone(),
             base_image: env.base_image.clone(),
             private_image: env.private_image.clone(),

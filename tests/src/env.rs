@@ -4,11 +4,11 @@
 //!
 //! Format: `KEY=VALUE` lines, values quoted for a POSIX shell only when needed (`'…'`),
 //! `#` comments. Keys: `DEVBUILD_TEST_ENGINES` (comma-separated versions that are up),
-//! per engine `DEVBUILD_TEST_ENGINE_<20_10|26_1>_{HOST,VERSION,API_VERSION}`,
+//! per engine `DEVBUILD_TEST_ENGINE_<20_10|26_1>_{HOST,VERSION,API_VERSION,DOCKERD_LOG}`,
 //! `DEVBUILD_TEST_REGISTRY` (`127.0.0.1:<port>`), `DEVBUILD_TEST_REGISTRY_USERNAME`,
 //! `DEVBUILD_TEST_REGISTRY_PASSWORD`, `DOCKER_CONFIG`, `DEVBUILD_TEST_BASE`,
 //! `DEVBUILD_TEST_PRIVATE_IMAGE`; when the authz engine is up,
-//! `DEVBUILD_TEST_AUTHZ_{HOST,VERSION,API_VERSION}` (the engine),
+//! `DEVBUILD_TEST_AUTHZ_{HOST,VERSION,API_VERSION,DOCKERD_LOG}` (the engine),
 //! `DEVBUILD_TEST_AUTHZ_PLUGIN` (the plugin's name, as in the engine's denials),
 //! `DEVBUILD_TEST_AUTHZ_LOG` (one `METHOD URI` line per request) and
 //! `DEVBUILD_TEST_AUTHZ_RULES` (the rules file tests append `deny …` lines to); when the
@@ -24,7 +24,7 @@
 
 use crate::Registry;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// Where the env file is: `$DEVBUILD_TEST_ENV_FILE`, else `target/devbuild-engines/env` in
@@ -55,6 +55,9 @@ pub struct EngineEntry {
     pub engine_version: String,
     /// The API version it reported when it was started.
     pub api_version: String,
+    /// dockerd's log file (its stdout and stderr, at the default level), for tests that
+    /// check what the engine did or did not write.
+    pub log: PathBuf,
 }
 
 impl EngineEntry {
@@ -208,6 +211,10 @@ impl TestEnv {
                 &format!("DEVBUILD_TEST_ENGINE_{key}_API_VERSION"),
                 &e.api_version,
             );
+            line(
+                &format!("DEVBUILD_TEST_ENGINE_{key}_DOCKERD_LOG"),
+                &e.log.to_string_lossy(),
+            );
         }
         line("DEVBUILD_TEST_REGISTRY", &self.registry.address);
         line("DEVBUILD_TEST_REGISTRY_USERNAME", &self.registry.username);
@@ -219,6 +226,10 @@ impl TestEnv {
             line("DEVBUILD_TEST_AUTHZ_HOST", &authz.engine.host());
             line("DEVBUILD_TEST_AUTHZ_VERSION", &authz.engine.engine_version);
             line("DEVBUILD_TEST_AUTHZ_API_VERSION", &authz.engine.api_version);
+            line(
+                "DEVBUILD_TEST_AUTHZ_DOCKERD_LOG",
+                &authz.engine.log.to_string_lossy(),
+            );
             line("DEVBUILD_TEST_AUTHZ_PLUGIN", &authz.plugin);
             line("DEVBUILD_TEST_AUTHZ_LOG", &authz.log.to_string_lossy());
             line("DEVBUILD_TEST_AUTHZ_RULES", &authz.rules.to_string_lossy());
@@ -275,6 +286,13 @@ impl TestEnv {
                 .cloned()
                 .ok_or_else(|| format!("the env file has no {key}"))
         };
+        // An env file from before the `*_DOCKERD_LOG` keys (engines still up from an older
+        // `cargo xtask engine up`): dockerd.log next to the socket, where xtask has always
+        // put it.
+        let dockerd_log = |key: &str, socket: &str| match vars.get(key) {
+            Some(log) => PathBuf::from(log),
+            None => Path::new(socket).with_file_name("dockerd.log"),
+        };
         let mut engines = Vec::new();
         for version in get("DEVBUILD_TEST_ENGINES")?
             .split(',')
@@ -290,6 +308,7 @@ impl TestEnv {
                 socket: PathBuf::from(socket),
                 engine_version: get(&format!("DEVBUILD_TEST_ENGINE_{key}_VERSION"))?,
                 api_version: get(&format!("DEVBUILD_TEST_ENGINE_{key}_API_VERSION"))?,
+                log: dockerd_log(&format!("DEVBUILD_TEST_ENGINE_{key}_DOCKERD_LOG"), socket),
             });
         }
         let authz = match vars.contains_key("DEVBUILD_TEST_AUTHZ_HOST") {
@@ -305,6 +324,7 @@ impl TestEnv {
                         socket: PathBuf::from(socket),
                         engine_version: get("DEVBUILD_TEST_AUTHZ_VERSION")?,
                         api_version: get("DEVBUILD_TEST_AUTHZ_API_VERSION")?,
+                        log: dockerd_log("DEVBUILD_TEST_AUTHZ_DOCKERD_LOG", socket),
                     },
                     plugin: get("DEVBUILD_TEST_AUTHZ_PLUGIN")?,
                     log: PathBuf::from(get("DEVBUILD_TEST_AUTHZ_LOG")?),
@@ -435,6 +455,7 @@ mod tests {
     const SAMPLE: &str = "# comment
 DEVBUILD_TEST_ENGINES=20.10,26.1
 DEVBUILD_TEST_ENGINE_20_10_HOST=unix:///t/engine-20.10/docker.sock
+DEVBUILD_TEST_ENGINE_20_10_DOCKERD_LOG=/t/logs/dockerd-20.10.log
 DEVBUILD_TEST_ENGINE_20_10_VERSION=20.10.24
 DEVBUILD_TEST_ENGINE_20_10_API_VERSION=1.41
 DEVBUILD_TEST_ENGINE_26_1_HOST=unix:///t/engine-26.1/docker.sock
@@ -457,6 +478,15 @@ DEVBUILD_TEST_PRIVATE_IMAGE=127.0.0.1:40000/devbuild-test/private:1
             PathBuf::from("/t/engine-26.1/docker.sock")
         );
         assert_eq!(env.engines[1].api_version, "1.45");
+        assert_eq!(
+            env.engines[0].log,
+            PathBuf::from("/t/logs/dockerd-20.10.log")
+        );
+        // Without the key (an env file from an older xtask): next to the socket.
+        assert_eq!(
+            env.engines[1].log,
+            PathBuf::from("/t/engine-26.1/dockerd.log")
+        );
         assert_eq!(env.registry.password, "devbuild-~~~?");
         assert_eq!(env.private_image, "127.0.0.1:40000/devbuild-test/private:1");
         assert_eq!(env.authz, None);

@@ -412,6 +412,7 @@ fn write_env(layout: &Layout, registry: &registry::Registry) -> Result<TestEnv, 
         socket: r.socket,
         engine_version: r.engine_version,
         api_version: r.api_version,
+        log: r.log,
     };
     let engines = ENGINES
         .iter()

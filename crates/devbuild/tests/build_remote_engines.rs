@@ -6,7 +6,7 @@
 //! - The whole pipeline (pre-pull of a private image with the user's credentials, the
 //!   build, its progress, Ctrl-C) works over tcp+TLS and over ssh, the harness's Engine 26.1
 //!   endpoints (`cargo xtask engine up`), and through a context `docker context create`
-//!   made; a wrong CA, another host name, an expired or missing client certificate, an
+//!   made; so does a `--secret` build, whose BuildKit session takes the same way; a wrong CA, another host name, an expired or missing client certificate, an
 //!   unknown host key are each one clear error and exit status 3.
 
 use std::path::Path;
@@ -20,6 +20,7 @@ mod common;
 use common::ctrl_c_during_run;
 use devbuild_tests::process::ProcessExit;
 use devbuild_tests::{engine_test, run_on, TestEngine, TestEnv, DOCKER_CLI};
+use sha2::{Digest, Sha256};
 
 fn run<T>(future: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()
@@ -203,6 +204,41 @@ fn interrupt(test: &TestEngine, remote: &Remote<'_>, what: &str) {
     assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
 }
 
+/// A `--secret` build: its session reaches the engine the way the rest of the API does,
+/// and the `RUN` reads the value (its hash shows in the step's log, the value nowhere).
+fn build_with_secret(test: &TestEngine, remote: &Remote<'_>, what: &str) {
+    let value = format!("s3cr3t-{what}-{}", test.unique_name("value"));
+    let hash: String = Sha256::digest(value.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!(
+            "FROM {}\nRUN --mount=type=secret,id=x sha256sum /run/secrets/x\n",
+            test.base_image
+        ),
+    )
+    .unwrap();
+    let output = devbuild_at(remote)
+        .args([
+            "build",
+            "--progress=plain",
+            "--no-cache",
+            "--secret",
+            "id=x",
+        ])
+        .arg(dir.path())
+        .env("x", &value)
+        .output()
+        .unwrap();
+    let said = stderr(&output);
+    assert!(output.status.success(), "{said}");
+    assert!(said.contains(&hash), "the hash in the step's log: {said}");
+    assert!(!said.contains(&value), "the value shows: {said}");
+}
+
 /// The `ssh` processes started through `bin` (its wrapper marks their command line) that
 /// are still running 10 s on: an `ssh` whose devbuild has gone sees its input end and
 /// exits by itself (each is waited for through a pidfd), but none may stay.
@@ -335,6 +371,37 @@ fn builds_over_ssh_and_leaves_no_ssh_behind() {
                 .any(|line| line.trim() == "docker system dial-stdio"),
             "{log}"
         );
+    });
+}
+
+#[test]
+fn a_secret_build_over_tls_reads_the_value() {
+    let Some(tls) = TestEnv::tls_or_skip() else {
+        return;
+    };
+    run_on("26.1", |test| {
+        let remote = Remote::Tls {
+            host: &tls.host,
+            cert_path: &tls.cert_path,
+        };
+        build_with_secret(test, &remote, "tls");
+    });
+}
+
+#[test]
+fn a_secret_build_over_ssh_reads_the_value_and_leaves_no_ssh_behind() {
+    let Some(ssh) = TestEnv::ssh_or_skip() else {
+        return;
+    };
+    run_on("26.1", |test| {
+        let bin = marked_ssh_bin(&ssh.bin);
+        let remote = Remote::Ssh {
+            host: &ssh.host,
+            bin: bin.path(),
+        };
+        build_with_secret(test, &remote, "ssh");
+        // The session's own `ssh` process too.
+        assert_eq!(ssh_left_from(bin.path()), Vec::<String>::new());
     });
 }
 

@@ -1,6 +1,7 @@
 //! Docker-backed: `devbuild build --secret` on the private engines of `cargo xtask engine up`
 //! (Docker Engine 20.10 and 26.1): the value reaches `RUN --mount=type=secret` through the
-//! build's session and nothing else (no layer, config or history, no progress output); a
+//! build's session and nothing else (no layer, config or history, no progress output, not
+//! the engine's log or its build cache's records); a
 //! missing secret fails naming it; `required=false` builds; a private base image and a
 //! secret together.
 
@@ -89,6 +90,20 @@ engine_test! {
         assert_eq!(saved.status, 200);
         assert!(contains(&saved.body, hash.as_bytes()), "the layer is in the save");
         assert!(!contains(&saved.body, value.as_bytes()), "the value is in a layer, the config or the history");
+
+        // The engine writes what it logs as it happens; both builds have ended.
+        let log = std::fs::read(&test.log)
+            .unwrap_or_else(|e| panic!("the engine's log {}: {e}", test.log.display()));
+        assert!(!log.is_empty(), "{} is empty", test.log.display());
+        assert!(!contains(&log, value.as_bytes()), "the value is in {}", test.log.display());
+        // The build cache's records (what `docker buildx du --verbose` lists), descriptions
+        // and all; 20.10 ignores `type` and answers everything, which holds them too.
+        let df = test.get("/system/df?type=build-cache");
+        assert_eq!(df.status, 200, "{}", String::from_utf8_lossy(&df.body));
+        let records: serde_json::Value = serde_json::from_slice(&df.body).unwrap();
+        let records = records["BuildCache"].as_array().expect("build cache records");
+        assert!(!records.is_empty(), "no build cache records to look at");
+        assert!(!contains(&df.body, value.as_bytes()), "the value is in a build cache record");
     }
 
     /// A secret the Dockerfile needs and the command line does not give fails the build

@@ -875,7 +875,7 @@ fn connect_tls(
 }
 
 /// Where the TLS files of an endpoint chosen this way come from, and how to change them.
-fn tls_hint(source: &crate::endpoint::EndpointSource) -> &'static str {
+pub(crate) fn tls_hint(source: &crate::endpoint::EndpointSource) -> &'static str {
     match source {
         crate::endpoint::EndpointSource::Context { .. } => {
             "give the context its files with `docker context update --docker host=…,ca=…,cert=…,key=…`"

@@ -18,8 +18,9 @@
 //! engine that closes it first ends the build with an error ([`Engine::build`]).
 //!
 //! The upgrade is made on a connection of its own, not through bollard (whose client keeps
-//! no upgraded connections for requests like this): a unix socket, plain TCP, or an `ssh`
-//! process as for the rest of the API. A TLS engine cannot have a session yet.
+//! no upgraded connections for requests like this): a unix socket, plain TCP, TCP with TLS
+//! (the endpoint's files, checked and used as for the rest of the API, so a handshake that
+//! fails says why in the same words), or an `ssh` process as for the rest of the API.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -348,20 +349,14 @@ async fn dial(engine: &Engine) -> Result<Box<dyn Io>, EngineError> {
         ));
     }
     if let Some(address) = host.strip_prefix("tcp://") {
-        if endpoint.tls.is_some() {
-            return Err(unavailable(
-                engine,
-                "sessions (build secrets) over TLS are not supported yet; reach the engine \
-                 through its unix socket or ssh://"
-                    .to_owned(),
-            ));
-        }
         let address = address.trim_end_matches('/');
-        return Ok(Box::new(
-            tokio::net::TcpStream::connect(address)
-                .await
-                .map_err(failed)?,
-        ));
+        let tcp = tokio::net::TcpStream::connect(address)
+            .await
+            .map_err(failed)?;
+        return match &endpoint.tls {
+            None => Ok(Box::new(tcp)),
+            Some(files) => dial_tls(engine, tcp, address, files).await,
+        };
     }
     #[cfg(feature = "ssh")]
     if host.starts_with("ssh://") {
@@ -371,6 +366,60 @@ async fn dial(engine: &Engine) -> Result<Box<dyn Io>, EngineError> {
     Err(unavailable(
         engine,
         format!("sessions are not supported for {host}"),
+    ))
+}
+
+/// TLS over `tcp` with the endpoint's `files`; its errors are those of the rest of the
+/// client: a file named, a failed handshake in [`crate::tls::handshake_failure`]'s words.
+#[cfg(feature = "tls")]
+async fn dial_tls(
+    engine: &Engine,
+    tcp: tokio::net::TcpStream,
+    address: &str,
+    files: &crate::endpoint::TlsFiles,
+) -> Result<Box<dyn Io>, EngineError> {
+    use crate::tls::TlsConnectError;
+    let endpoint = engine.endpoint();
+    // Engine::connect refuses this already; a session never weakens it.
+    if !files.verify {
+        return Err(unavailable(
+            engine,
+            "TLS without verification is not supported".to_owned(),
+        ));
+    }
+    match crate::tls::connect(tcp, address, files).await {
+        Ok(stream) => Ok(Box::new(stream)),
+        Err(TlsConnectError::File(error)) => Err(Kind::TlsFile {
+            host: endpoint.host.clone(),
+            chosen: endpoint.source.to_string(),
+            error: Box::new(error),
+            hint: crate::engine::tls_hint(&endpoint.source),
+        }
+        .into()),
+        Err(TlsConnectError::Handshake { reason, tls: true }) => Err(Kind::TlsHandshake {
+            host: endpoint.host.clone(),
+            chosen: endpoint.source.to_string(),
+            reason,
+            hint: crate::engine::tls_hint(&endpoint.source),
+        }
+        .into()),
+        Err(TlsConnectError::Handshake { reason, tls: false })
+        | Err(TlsConnectError::Setup(reason)) => Err(unavailable(engine, reason)),
+    }
+}
+
+/// Without the `tls` feature no engine has TLS settings that work (Engine::connect refuses
+/// them), so neither does a session.
+#[cfg(not(feature = "tls"))]
+async fn dial_tls(
+    engine: &Engine,
+    _tcp: tokio::net::TcpStream,
+    _address: &str,
+    _files: &crate::endpoint::TlsFiles,
+) -> Result<Box<dyn Io>, EngineError> {
+    Err(unavailable(
+        engine,
+        "TLS endpoints need engine-client's `tls` feature".to_owned(),
     ))
 }
 

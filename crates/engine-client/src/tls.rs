@@ -9,6 +9,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -290,4 +291,94 @@ pub(crate) fn handshake_failure(
         },
         other => format!("TLS failed: {other}"),
     })
+}
+
+/// Why a connection of the client's own (a build's session) could not be made secure.
+#[derive(Debug)]
+pub(crate) enum TlsConnectError {
+    /// One of the files cannot be used, as [`check`] says.
+    File(TlsFileError),
+    /// The TLS client cannot be set up (the system's CAs cannot be read, …): why.
+    Setup(String),
+    /// The handshake failed: why, in [`handshake_failure`]'s words when it was TLS that
+    /// failed (`tls` is then true), else the OS's.
+    Handshake { reason: String, tls: bool },
+}
+
+/// The rustls client that bollard's transport builds from the same files
+/// (`Docker::connect_with_ssl`): the system's CAs and `ca.pem` as roots, and the client's
+/// certificate and key when there are both (else none is sent).
+fn client_config(files: &CheckedFiles) -> Result<rustls::ClientConfig, TlsConnectError> {
+    let setup = |reason: String| TlsConnectError::Setup(reason);
+    let mut roots = rustls::RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    if !native.errors.is_empty() {
+        let reasons: Vec<String> = native.errors.iter().map(ToString::to_string).collect();
+        return Err(setup(format!(
+            "the system's CA certificates cannot be loaded: {}",
+            reasons.join("; ")
+        )));
+    }
+    // bollard refuses a system CA rustls cannot parse; so does this.
+    for certificate in native.certs {
+        roots
+            .add(certificate)
+            .map_err(|e| setup(format!("a system CA certificate cannot be used: {e}")))?;
+    }
+    if let Some(ca) = &files.ca {
+        roots.add_parsable_certificates(certificates(TlsRole::Ca, ca, &read(TlsRole::Ca, ca)?)?);
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| setup(e.to_string()))?
+        .with_root_certificates(roots);
+    match &files.client {
+        None => Ok(builder.with_no_client_auth()),
+        Some((cert, key)) => {
+            let chain = certificates(TlsRole::Cert, cert, &read(TlsRole::Cert, cert)?)?;
+            let private_key =
+                PrivateKeyDer::from_pem_slice(&read(TlsRole::Key, key)?).map_err(|e| {
+                    TlsFileError {
+                        role: TlsRole::Key,
+                        file: key.clone(),
+                        problem: TlsProblem::Invalid(malformed(&e)),
+                    }
+                })?;
+            builder
+                .with_client_auth_cert(chain, private_key)
+                .map_err(|e| setup(format!("the client certificate cannot be used: {e}")))
+        }
+    }
+}
+
+impl From<TlsFileError> for TlsConnectError {
+    fn from(error: TlsFileError) -> Self {
+        TlsConnectError::File(error)
+    }
+}
+
+/// TLS over `tcp`, a connection to the engine at `address` (`host:port`, as in
+/// `tcp://host:port`), with `files` checked and used as bollard's transport uses them: the
+/// engine's certificate must name `host`, as it must for every other call.
+pub(crate) async fn connect(
+    tcp: tokio::net::TcpStream,
+    address: &str,
+    files: &TlsFiles,
+) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, TlsConnectError> {
+    let config = client_config(&check(files)?)?;
+    let host = address.rsplit_once(':').map_or(address, |(host, _)| host);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+        .map_err(|e| TlsConnectError::Setup(format!("{host} is not a host name: {e}")))?;
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .map_err(|e| match handshake_failure(&e, files) {
+            Some(reason) => TlsConnectError::Handshake { reason, tls: true },
+            None => TlsConnectError::Handshake {
+                reason: crate::engine::os_wording(&e),
+                tls: false,
+            },
+        })
 }

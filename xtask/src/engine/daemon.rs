@@ -37,6 +37,8 @@ pub struct Running {
     pub engine_version: String,
     /// The API version it reports.
     pub api_version: String,
+    /// dockerd's output (its log, at the default level: `info`).
+    pub log: PathBuf,
 }
 
 /// The longest path a unix socket may have (`sun_path` is 108 bytes, NUL included).
@@ -44,6 +46,11 @@ const MAX_SOCKET_PATH: usize = 107;
 
 fn socket(layout: &Layout, spec: &EngineSpec) -> PathBuf {
     layout.engine_dir(spec).join("docker.sock")
+}
+
+/// Where dockerd's stdout and stderr go.
+fn log_file(layout: &Layout, spec: &EngineSpec) -> PathBuf {
+    layout.engine_dir(spec).join("dockerd.log")
 }
 
 fn pid_file(layout: &Layout, spec: &EngineSpec) -> PathBuf {
@@ -78,6 +85,7 @@ pub fn probe(layout: &Layout, spec: &'static EngineSpec) -> Option<Running> {
         socket,
         engine_version,
         api_version,
+        log: log_file(layout, spec),
     })
 }
 
@@ -195,7 +203,7 @@ pub fn ensure_running(
     } else {
         None
     };
-    let log = dir.join("dockerd.log");
+    let log = log_file(layout, spec);
     let pid = spawn_detached(&mut command, &log)?;
     let answered = wait_until(Duration::from_secs(90), || {
         !process::is_alive(pid) || ping(&socket).is_ok()
