@@ -45,7 +45,7 @@ use engine_client::engine::{
 };
 use engine_client::events::{BuildEvent, PullEvent, PullOutcome};
 use engine_client::run_settings::{ExtraHost, Network, Ulimit};
-use engine_client::BuildSecrets;
+use engine_client::{BuildSecrets, SshAgents};
 use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc;
 
@@ -131,6 +131,10 @@ pub struct BuildSpec {
     /// is prepared, before anything is sent. With any, the build opens a BuildKit session
     /// that serves them; without, none.
     pub secrets: Vec<crate::secrets::SecretSource>,
+    /// The SSH agents the build forwards (`--ssh`), for `RUN --mount=type=ssh`: opened when
+    /// the build is prepared (each socket reached, each key checked), before anything is
+    /// sent. With any, the build opens a BuildKit session that forwards them.
+    pub ssh: Vec<crate::ssh_agents::SshSource>,
     /// A context the engine fetches itself, instead of the directory `context`: a git
     /// repository (`https://…/repo.git#ref:dir`, `git://…`, `git@host:repo`) or an http(s)
     /// URL of a tar or of a Dockerfile ([`RemoteContext::parse`]). `dockerfile` is then a
@@ -289,6 +293,8 @@ pub enum BuildError {
     /// A secret's value cannot be read (`--secret`): names the secret and its file or
     /// variable, never the value.
     Secret(crate::secrets::SecretError),
+    /// An SSH agent or key cannot be forwarded (`--ssh`): names the id and the path.
+    Ssh(engine_client::ssh_agents::SshAgentError),
     /// A needed image could not be pulled, and the build then failed for want of it
     /// (without a session BuildKit can only say "no active sessions"): the real cause
     /// comes first.
@@ -337,6 +343,7 @@ impl BuildError {
                 | BuildError::Dockerfile { .. }
                 | BuildError::Context(_)
                 | BuildError::Secret(_)
+                | BuildError::Ssh(_)
         )
     }
 
@@ -359,6 +366,7 @@ impl fmt::Display for BuildError {
             BuildError::Failed(failure) => write!(f, "{failure}"),
             BuildError::Engine(e) => write!(f, "{e}"),
             BuildError::Secret(e) => write!(f, "{e}"),
+            BuildError::Ssh(e) => write!(f, "{e}"),
             BuildError::Pull {
                 image,
                 reason,
@@ -639,6 +647,8 @@ fn build_options(spec: &BuildSpec, dockerfile: Option<String>) -> BuildOptions {
         remote: spec.remote.as_ref().map(|r| r.url().to_owned()),
         // Read with the preparation, and set by `execute`.
         secrets: BuildSecrets::new(),
+        ssh: SshAgents::new(),
+        session_credentials: None,
     }
 }
 
@@ -959,6 +969,14 @@ pub(crate) async fn prepull_prepared<F: FnMut(&Event)>(
     .await
 }
 
+/// What the build's session serves, read and opened when the build is prepared: the
+/// secrets' values and the SSH agents. Both empty: no session.
+#[derive(Debug, Default)]
+pub(crate) struct SessionInputs {
+    pub(crate) secrets: BuildSecrets,
+    pub(crate) ssh: SshAgents,
+}
+
 /// The build of `spec` on `engine` that [`run`](crate::run::run) streams: `prepared` is
 /// `spec`'s preparation, or `None` for a remote context, whose Dockerfile is fetched first.
 /// Every stage is reported to `on_event`: the analysis, the pre-pull, the context upload,
@@ -968,7 +986,7 @@ pub(crate) async fn execute<F: FnMut(&Event)>(
     spec: &BuildSpec,
     host: &BuildHost,
     prepared: Option<Prepared>,
-    secrets: BuildSecrets,
+    session: SessionInputs,
     on_event: F,
 ) -> Result<BuildOutcome, BuildError> {
     let started = Instant::now();
@@ -1112,7 +1130,10 @@ pub(crate) async fn execute<F: FnMut(&Event)>(
     }
 
     let mut options = build_options(spec, dockerfile);
-    options.secrets = secrets;
+    options.secrets = session.secrets;
+    options.ssh = session.ssh;
+    // A session also answers BuildKit's own pulls, with the pre-pull's credentials.
+    options.session_credentials = Some(host.credentials.clone());
     // The engine fetches a remote context, except where devbuild sends it (see `crate::remote`).
     options.remote = fetched
         .as_ref()

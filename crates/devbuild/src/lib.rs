@@ -99,6 +99,7 @@ mod results;
 pub mod run;
 pub mod secrets;
 pub mod source;
+pub mod ssh_agents;
 pub mod trace;
 
 pub use build::{

@@ -35,12 +35,11 @@ use std::task::{Context, Poll};
 use dockerfile_froms::Platform;
 use engine_client::credentials::DockerConfig;
 use engine_client::engine::Engine;
-use engine_client::BuildSecrets;
 use futures_util::{Stream, StreamExt};
 
 use crate::build::{
     execute, prepare_to_run, prepull_prepared, BuildError, BuildOutcome, BuildSpec, ImageOutcome,
-    Prepared,
+    Prepared, SessionInputs,
 };
 use crate::events::Event;
 
@@ -83,8 +82,8 @@ pub struct PreparedBuild {
     host: BuildHost,
     /// `None` for a remote context: its Dockerfile is fetched when the build runs.
     prepared: Option<Prepared>,
-    /// The values of `spec.secrets`.
-    secrets: BuildSecrets,
+    /// The values of `spec.secrets` and the agents of `spec.ssh`.
+    session: SessionInputs,
 }
 
 impl PreparedBuild {
@@ -103,12 +102,15 @@ impl PreparedBuild {
 /// [`BuildError::Input`] a build of it would fail with comes from here.
 pub fn prepare(spec: &BuildSpec, host: &BuildHost) -> Result<PreparedBuild, BuildError> {
     let prepared = prepare_to_run(spec, &host.platform)?;
-    let secrets = crate::secrets::read(&spec.secrets).map_err(BuildError::Secret)?;
+    let session = SessionInputs {
+        secrets: crate::secrets::read(&spec.secrets).map_err(BuildError::Secret)?,
+        ssh: crate::ssh_agents::open(&spec.ssh).map_err(BuildError::Ssh)?,
+    };
     Ok(PreparedBuild {
         spec: spec.clone(),
         host: host.clone(),
         prepared,
-        secrets,
+        session,
     })
 }
 
@@ -124,9 +126,9 @@ pub fn run(engine: &Engine, prepared: PreparedBuild) -> BuildStream {
             spec,
             host,
             prepared,
-            secrets,
+            session,
         } = prepared;
-        execute(&engine, &spec, &host, prepared, secrets, |event| {
+        execute(&engine, &spec, &host, prepared, session, |event| {
             lock(&sink).push_back(event.clone());
         })
         .await

@@ -21,9 +21,11 @@
 //! - [`run_settings`]: what the build's `RUN`s get (hosts, network, `/dev/shm`, ulimits),
 //!   parsed as buildx parses its flags.
 //! - [`solve_status`]: BuildKit's status updates as its Go client writes them in JSON.
-//! - [`session`]: build secrets ([`session::BuildSecrets`]), served by a lean BuildKit
-//!   session that a build opens only when it has secrets (HTTP/2 from `h2`, gRPC framing
-//!   and messages of its own).
+//! - [`session`]: build secrets ([`session::BuildSecrets`]), SSH agents and registry
+//!   credentials, served by a lean BuildKit session that a build opens only when it has
+//!   secrets or SSH agents (HTTP/2 from `h2`, gRPC framing and messages of its own).
+//! - [`ssh_agents`]: the SSH agents a build forwards ([`SshAgents`]), as buildx takes them: an
+//!   agent socket, or key files served by an `ssh-agent` of their own.
 //!
 //! Errors say what failed and why in plain words: the endpoint and how it was chosen, the
 //! OS's reason for a failed connection (`connection refused`), the TLS file that is

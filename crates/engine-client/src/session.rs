@@ -1,4 +1,5 @@
-//! A lean BuildKit session, opened only for a build that needs one (build secrets).
+//! A lean BuildKit session, opened only for a build that needs one (build secrets, SSH
+//! agents).
 //!
 //! The contract (BuildKit `session/manager.go`, `session/grpc.go`; moby's `/session` route,
 //! verified on Docker Engine 20.10 and 26.1): `POST /session` with `Upgrade: h2c`,
@@ -10,7 +11,12 @@
 //! (`grpc.health.v1.Health/Check`) and asks for each secret a `RUN --mount=type=secret`
 //! uses (`moby.buildkit.secrets.v1.Secrets/GetSecret`); a secret it does not know is
 //! answered `NotFound`, which BuildKit reports as the secret missing (or ignores for a
-//! `required=false` mount).
+//! `required=false` mount). For `RUN --mount=type=ssh` it checks the agent's id
+//! (`moby.sshforward.v1.SSH/CheckAgent`) and opens one `ForwardAgent` stream per connection
+//! to the socket it mounts, bridged here to the agent ([`crate::ssh_agents`]). When it pulls
+//! for itself it asks `moby.filesync.v1.Auth/Credentials` for the registry's login, answered
+//! for that registry only; its token methods are "unimplemented", so it fetches tokens
+//! itself with that login.
 //!
 //! HTTP/2 is the `h2` crate's server over the upgraded connection; the gRPC framing is
 //! [`crate::grpc`]; the messages are declared here with `prost`. A session lives as long

@@ -48,6 +48,10 @@ pub struct Args {
     /// `id`, the variable ID if set, else the file ID (repeatable).
     #[arg(long = "secret", value_name = "id=ID[,src=PATH|,env=VAR]")]
     secrets: Vec<String>,
+    /// An SSH agent or keys for `RUN --mount=type=ssh`, `default|ID[=SOCKET|KEY[,KEY…]]`;
+    /// `default` alone is $SSH_AUTH_SOCK (repeatable).
+    #[arg(long = "ssh", value_name = "default|ID[=SOCKET|KEY,…]")]
+    ssh: Vec<String>,
     /// Do not use the build cache.
     #[arg(long)]
     no_cache: bool,
@@ -157,6 +161,11 @@ fn spec_of(args: &Args, mode: ProgressMode) -> Result<BuildSpec, String> {
         spec.secrets
             .push(devbuild::secrets::SecretSource::parse(secret)?);
     }
+    spec.ssh = args
+        .ssh
+        .iter()
+        .map(|value| devbuild::ssh_agents::SshSource::parse(value))
+        .collect();
     spec.no_cache = args.no_cache;
     spec.pull = args.pull;
     spec.whole_context = args.whole_context;

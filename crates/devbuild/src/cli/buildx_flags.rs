@@ -1,5 +1,5 @@
 //! The options of `docker buildx build` beyond the Dockerfile's inputs: those the Engine
-//! API serves without a BuildKit session (set on the spec), the legacy ones buildx accepts
+//! API's /build serves (set on the spec), the legacy ones buildx accepts
 //! and ignores (accepted with a warning), and those it cannot serve: refused before
 //! anything runs, in one line saying why and what works instead.
 
@@ -75,7 +75,7 @@ impl EngineFlags {
                 "network.host" if spec.network == Network::Host => {}
                 "network.host" => {
                     return Err(
-                        "--allow network.host: the Engine API grants it only to a build whose every RUN uses the host's network: add --network host (RUN --network=host alone cannot get it without a BuildKit session)"
+                        "--allow network.host: the Engine API grants it only to a build whose every RUN uses the host's network: add --network host (RUN --network=host alone cannot ask for it through /build)"
                             .to_owned(),
                     )
                 }
@@ -90,7 +90,7 @@ impl EngineFlags {
             if let Some(value) = value {
                 if !is_false(value) {
                     return Err(format!(
-                        "{flag} {value:?}: attestations need a BuildKit session, which devbuild does not open; devbuild's images carry none ({flag}=false is accepted), so build with `docker buildx build {flag}` for an attested image"
+                        "{flag} {value:?}: attestations are {NO_FIELD}; devbuild's images carry none ({flag}=false is accepted), so build with `docker buildx build {flag}` for an attested image"
                     ));
                 }
             }
@@ -135,7 +135,7 @@ fn cache_from(text: &str) -> Result<Vec<String>, String> {
         Some("registry") => {}
         Some("local") => {
             return Err(format!(
-                "--cache-from {text:?}: a local cache directory needs a BuildKit session, which devbuild does not open; use an image with inline cache instead (build it with --cache-to type=inline and push it, then --cache-from it)"
+                "--cache-from {text:?}: the Engine API's /build imports cache only from images, not from a local directory; use an image with inline cache instead (build it with --cache-to type=inline and push it, then --cache-from it)"
             ))
         }
         Some(other) => {
@@ -168,7 +168,7 @@ fn cache_to(text: &str) -> Result<(), String> {
     const INSTEAD: &str = "use --cache-to type=inline and push the image, then --cache-from it";
     if !text.contains('=') {
         return Err(format!(
-            "--cache-to {text:?}: exporting cache to a registry needs a BuildKit session, which devbuild does not open; {INSTEAD}"
+            "--cache-to {text:?}: the Engine API's /build exports cache only inline, not to a registry; {INSTEAD}"
         ));
     }
     let attrs = attributes("--cache-to", text)?;
@@ -180,7 +180,7 @@ fn cache_to(text: &str) -> Result<(), String> {
         Some("inline") => {}
         Some(kind @ ("registry" | "local")) => {
             return Err(format!(
-                "--cache-to {text:?}: exporting cache to type={kind} needs a BuildKit session, which devbuild does not open; {INSTEAD}"
+                "--cache-to {text:?}: the Engine API's /build exports cache only inline, not to type={kind}; {INSTEAD}"
             ))
         }
         Some(other) => {
@@ -195,7 +195,7 @@ fn cache_to(text: &str) -> Result<(), String> {
             ("type", _) | ("mode", "min") => {}
             ("mode", _) => {
                 return Err(format!(
-                    "--cache-to {text:?}: inline cache holds only mode=min (mode=max needs a cache exporter, which needs a BuildKit session)"
+                    "--cache-to {text:?}: inline cache holds only mode=min (mode=max needs a cache exporter, which the Engine API's /build cannot ask BuildKit for)"
                 ))
             }
             (other, _) => {
@@ -208,12 +208,10 @@ fn cache_to(text: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Options devbuild refuses: they need a BuildKit session, which devbuild does not open,
-/// or a part of BuildKit the Engine API does not reach.
+/// Options devbuild refuses: the Engine API's `/build` cannot pass them to BuildKit, or
+/// does not reach the part of BuildKit they need.
 #[derive(Debug, clap::Args)]
-#[command(
-    next_help_heading = "Refused (they need a BuildKit session or what the Engine API lacks)"
-)]
+#[command(next_help_heading = "Refused (the Engine API's /build cannot pass them to BuildKit)")]
 pub struct RefusedFlags {
     /// Additional build contexts, `name=path|image|url`.
     #[arg(long = "build-context", value_name = "NAME=VALUE")]
@@ -233,9 +231,6 @@ pub struct RefusedFlags {
     /// Attestations to attach (`--provenance=false` and `--sbom=false` are accepted).
     #[arg(long, value_name = "PARAMS")]
     attest: Vec<String>,
-    /// An SSH agent or keys for the build, `default|ID[=SOCKET|KEY]`.
-    #[arg(long, value_name = "default|ID[=PATH]")]
-    ssh: Vec<String>,
     /// An OCI annotation for the image.
     #[arg(long, value_name = "K=V")]
     annotation: Vec<String>,
@@ -256,20 +251,21 @@ pub struct RefusedFlags {
     server_config: Option<String>,
 }
 
-/// Why BuildKit needs a session for an option.
-const SESSION: &str = "a BuildKit session, which devbuild does not open";
+/// Why an option cannot be served: the Engine API's `/build` has no field for it (buildx
+/// passes it to BuildKit's frontend through BuildKit's own API).
+const NO_FIELD: &str = "a frontend option the Engine API's /build cannot pass to BuildKit";
 
 impl RefusedFlags {
     /// The refusal of the first refused option given, if any.
     pub fn refusal(&self) -> Option<String> {
         if !self.build_context.is_empty() {
             return Some(format!(
-                "--build-context needs {SESSION}: copy what it holds into the context, or name the image in the Dockerfile (FROM / COPY --from=IMAGE) instead"
+                "--build-context needs {NO_FIELD}: copy what it holds into the context, or name the image in the Dockerfile (FROM / COPY --from=IMAGE) instead"
             ));
         }
         if !self.no_cache_filter.is_empty() {
             return Some(format!(
-                "--no-cache-filter needs {SESSION}: use --no-cache (every stage rebuilt), or change the stage's instructions to bust its cache"
+                "--no-cache-filter needs {NO_FIELD}: use --no-cache (every stage rebuilt), or change the stage's instructions to bust its cache"
             ));
         }
         let call = self
@@ -284,7 +280,7 @@ impl RefusedFlags {
                 (false, None) => unreachable!("one of them is given"),
             };
             return Some(format!(
-                "{flag} needs {SESSION}: `devbuild froms` shows the stages and images, a build shows BuildKit's warnings; for the frontend's checks use `docker buildx build --check`"
+                "{flag} needs {NO_FIELD}: `devbuild froms` shows the stages and images, a build shows BuildKit's warnings; for the frontend's checks use `docker buildx build --check`"
             ));
         }
         let attestations: Vec<&String> = self
@@ -294,13 +290,8 @@ impl RefusedFlags {
             .collect();
         if let Some(attest) = attestations.first() {
             return Some(format!(
-                "--attest {attest:?}: attestations need {SESSION}; build with `docker buildx build --attest` for an attested image (--provenance=false and --sbom=false are accepted)"
+                "--attest {attest:?}: attestations need {NO_FIELD}; build with `docker buildx build --attest` for an attested image (--provenance=false and --sbom=false are accepted)"
             ));
-        }
-        if !self.ssh.is_empty() {
-            return Some(
-                "--ssh needs SSH agent forwarding through a BuildKit session, which devbuild's session does not serve yet (it serves --secret only): build with `docker buildx build --ssh` until devbuild forwards SSH agents".to_owned(),
-            );
         }
         if !self.annotation.is_empty() {
             return Some(
@@ -408,7 +399,7 @@ mod tests {
         );
         assert_eq!(cache_from("TYPE=registry,Ref=x").unwrap(), ["x"]);
         for (bad, says) in [
-            ("type=local,src=dir", "BuildKit session"),
+            ("type=local,src=dir", "not from a local directory"),
             ("type=gha", "type=gha"),
             ("ref=x", "type= is required"),
             ("type=registry", "ref= is required"),
@@ -425,9 +416,9 @@ mod tests {
         assert!(cache_to("type=inline").is_ok());
         assert!(cache_to("type=inline,mode=min").is_ok());
         for (bad, says) in [
-            ("app:cache", "BuildKit session"),
-            ("type=registry,ref=app:cache", "BuildKit session"),
-            ("type=local,dest=dir", "BuildKit session"),
+            ("app:cache", "not to a registry"),
+            ("type=registry,ref=app:cache", "not to type=registry"),
+            ("type=local,dest=dir", "not to type=local"),
             ("type=s3", "only inline"),
             ("type=inline,mode=max", "mode=min"),
         ] {
