@@ -684,6 +684,7 @@ fn reply(mut respond: SendResponse<Bytes>, outcome: Result<Vec<u8>, Status>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ssh_agents::tests::agents_with_key;
 
     fn with_secrets(secrets: BuildSecrets) -> Services {
         Services {
@@ -895,29 +896,6 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(none.code, Code::Unimplemented);
-    }
-
-    /// A key of its own in `dir`, made by `ssh-keygen`, as the agent `id`.
-    fn agents_with_key(dir: &std::path::Path, id: &str) -> SshAgents {
-        let key = dir.join("id_test");
-        let made = std::process::Command::new("ssh-keygen")
-            .args([
-                "-q",
-                "-t",
-                "ed25519",
-                "-N",
-                "",
-                "-C",
-                "devbuild-unit-key",
-                "-f",
-            ])
-            .arg(&key)
-            .status()
-            .expect("ssh-keygen (OpenSSH's client) is installed");
-        assert!(made.success());
-        let mut agents = SshAgents::new();
-        agents.add(id, &[key]).unwrap();
-        agents
     }
 
     /// `ForwardAgent` over HTTP/2 with h2's client playing the engine, to a real

@@ -274,8 +274,12 @@ struct KeyAgent {
 
 impl KeyAgent {
     fn start(keys: &[PathBuf]) -> Result<KeyAgent, String> {
-        let dir = tempfile::Builder::new()
-            .prefix("devbuild-ssh-")
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("devbuild-ssh-");
+        // Whoever reaches the socket can sign with the keys: its owner only.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+        let dir = builder
             .tempdir()
             .map_err(|e| format!("cannot make a directory for its socket: {e}"))?;
         let socket = dir.path().join("agent.sock");
@@ -454,8 +458,45 @@ pub(crate) async fn read_message<R: tokio::io::AsyncRead + Unpin>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A key of its own in `dir`, made by `ssh-keygen` with the comment
+    /// `devbuild-unit-key`, as the agent `id`.
+    pub(crate) fn agents_with_key(dir: &Path, id: &str) -> SshAgents {
+        let key = dir.join("id_test");
+        let made = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "devbuild-unit-key", "-f"])
+            .arg(&key)
+            .status()
+            .expect("ssh-keygen (OpenSSH's client) is installed");
+        assert!(made.success());
+        let mut agents = SshAgents::new();
+        agents.add(id, &[key]).unwrap();
+        agents
+    }
+
+    /// The key files' own agent listens in a private directory, and is gone with the last
+    /// copy of the agents: its process stopped, its directory removed.
+    #[test]
+    fn a_key_agent_lives_as_long_as_its_agents() {
+        let dir = tempfile::tempdir().unwrap();
+        let agents = agents_with_key(dir.path(), "default");
+        let copy = agents.clone();
+        let socket = agents.socket("default").unwrap().to_owned();
+        let private = socket.parent().unwrap().to_owned();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&private).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "only its owner may reach the agent");
+        }
+        assert!(format!("{agents:?}").contains("id_test"), "{agents:?}");
+        drop(agents);
+        assert!(socket.exists(), "a copy still uses it");
+        drop(copy);
+        assert!(!private.exists(), "{} is left behind", private.display());
+    }
 
     fn message(kind: u8, body: &[u8]) -> Vec<u8> {
         let mut m = ((body.len() + 1) as u32).to_be_bytes().to_vec();
