@@ -1,10 +1,17 @@
 //! A minimal tar writer for small build contexts: regular files only, ustar headers,
-//! uid/gid 0, mode 0644, mtime 0.
+//! uid/gid 0, mode 0644 (or one given per file), mtime 0.
 
-/// A tar archive of `files` (path, contents), in the given order.
+/// A tar archive of `files` (path, contents), in the given order, each of mode 0644.
 pub fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let files: Vec<_> = files.iter().map(|&(p, c)| (p, c, 0o644)).collect();
+    tar_of_modes(&files)
+}
+
+/// A tar archive of `files` (path, contents, mode), in the given order: for contexts with
+/// executables (mode 0755) that a `RUN` starts.
+pub fn tar_of_modes(files: &[(&str, &[u8], u32)]) -> Vec<u8> {
     let mut out = Vec::new();
-    for (path, contents) in files {
+    for &(path, contents, mode) in files {
         assert!(
             path.len() < 100,
             "tar_of: path too long for a ustar name: {path}"
@@ -15,7 +22,7 @@ pub fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
             let text = format!("{value:0width$o}\0", width = field.len() - 1);
             field.copy_from_slice(text.as_bytes());
         };
-        octal(&mut header[100..108], 0o644);
+        octal(&mut header[100..108], u64::from(mode));
         octal(&mut header[108..116], 0);
         octal(&mut header[116..124], 0);
         octal(&mut header[124..136], contents.len() as u64);

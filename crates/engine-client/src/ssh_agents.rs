@@ -584,7 +584,7 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing");
         let mut agents = SshAgents::new();
-        let error = agents.add("x", &[missing.clone()]).unwrap_err();
+        let error = agents.add("x", std::slice::from_ref(&missing)).unwrap_err();
         assert!(
             matches!(&error, SshAgentError::Unusable { path, .. } if path == &missing),
             "{error}"

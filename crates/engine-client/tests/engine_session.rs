@@ -2,17 +2,29 @@
 //! on the private engines of `cargo xtask engine up` (Docker Engine 20.10 and 26.1), and the
 //! session's lifecycle seen through a [`UnixProxy`]: dropping the build closes it, an engine
 //! that drops it ends the build with an error, and either way the `RUN` stops.
+//!
+//! SSH forwarding (`RUN --mount=type=ssh`) is proven with the host's own `ssh-add`, its
+//! shared libraries and dynamic loader put into the context (the base image is
+//! busybox-static, without ssh tools), against a key of the test's own: listed and signed
+//! with through the session, never removed. Registry credentials given to the session
+//! (`Auth/Credentials`) let BuildKit pull a private base the engine does not have.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use devbuild_tests::process::{process_with, ProcessExit};
-use devbuild_tests::{engine_test, tar::tar_of, TestEngine, UnixProxy};
+use devbuild_tests::tar::{tar_of, tar_of_modes};
+use devbuild_tests::{engine_test, TestEngine, UnixProxy};
+use engine_client::credentials::DockerConfig;
 use engine_client::endpoint::Endpoint;
 use engine_client::engine::{BuildOptions, ConnectOptions, Engine, EngineError};
 use engine_client::events::BuildEvent;
-use engine_client::BuildSecrets;
+use engine_client::{BuildSecrets, SshAgents};
 use futures_util::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 
@@ -93,16 +105,12 @@ async fn build(
     options: &BuildOptions,
     dockerfile: &str,
 ) -> (Vec<BuildEvent>, Option<EngineError>) {
-    let items: Vec<_> = engine.build(options, context(dockerfile)).collect().await;
-    let mut events = Vec::new();
-    let mut error = None;
-    for item in items {
-        match item {
-            Ok(event) => events.push(event),
-            Err(e) => error = Some(e),
-        }
-    }
-    (events, error)
+    let files = [(
+        "Dockerfile".to_string(),
+        dockerfile.as_bytes().to_vec(),
+        0o644,
+    )];
+    build_files(engine, options, &files).await
 }
 
 fn logs(events: &[BuildEvent]) -> String {
@@ -117,6 +125,279 @@ fn logs(events: &[BuildEvent]) -> String {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// How long a build here may take: a bound for a failing (hanging) test, never a wait a
+/// passing one sits through.
+const BUILD_LIMIT: Duration = Duration::from_secs(300);
+
+/// A build of the context `files` (path, contents, mode), collected as [`build`] does, that
+/// fails the test if it has not ended within [`BUILD_LIMIT`].
+async fn build_files(
+    engine: &Engine,
+    options: &BuildOptions,
+    files: &[(String, Vec<u8>, u32)],
+) -> (Vec<BuildEvent>, Option<EngineError>) {
+    let entries: Vec<_> = files
+        .iter()
+        .map(|(path, contents, mode)| (path.as_str(), contents.as_slice(), *mode))
+        .collect();
+    let tar = Bytes::from(tar_of_modes(&entries));
+    let stream = engine.build(options, futures_util::stream::iter([Ok(tar)]));
+    let items: Vec<_> = tokio::time::timeout(BUILD_LIMIT, stream.collect())
+        .await
+        .unwrap_or_else(|_| panic!("the build has not ended within {BUILD_LIMIT:?}"));
+    let mut events = Vec::new();
+    let mut error = None;
+    for item in items {
+        match item {
+            Ok(event) => events.push(event),
+            Err(e) => error = Some(e),
+        }
+    }
+    (events, error)
+}
+
+/// The logs of each vertex, by digest.
+fn logs_by_vertex(events: &[BuildEvent]) -> BTreeMap<&str, String> {
+    let mut logs = BTreeMap::<&str, String>::new();
+    for event in events {
+        if let BuildEvent::VertexLog { vertex, line, .. } = event {
+            let log = logs.entry(vertex.as_str()).or_default();
+            log.push_str(line);
+            log.push('\n');
+        }
+    }
+    logs
+}
+
+/// The log of the one step whose output has the line `marker` (what its `echo` printed).
+fn step_log<'a>(logs: &'a BTreeMap<&str, String>, marker: &str) -> &'a str {
+    let mut found = logs
+        .values()
+        .filter(|log| log.lines().any(|line| line.trim() == marker));
+    let log = found
+        .next()
+        .unwrap_or_else(|| panic!("no step printed {marker}: {logs:#?}"));
+    assert!(
+        found.next().is_none(),
+        "two steps printed {marker}: {logs:#?}"
+    );
+    log
+}
+
+/// The host's `ssh-add` for a `RUN` on busybox: the binary, the shared libraries `ldd`
+/// lists for it and the dynamic loader, as `t/<name>` (mode 0755), and the command that
+/// starts it through the loader (`/t/ld-linux-x86-64.so.2 --library-path /t /t/ssh-add`).
+fn ssh_add_in_context() -> (Vec<(String, Vec<u8>, u32)>, String) {
+    const SSH_ADD: &str = "/usr/bin/ssh-add";
+    let ldd = Command::new("ldd").arg(SSH_ADD).output().expect("ldd runs");
+    assert!(ldd.status.success(), "ldd {SSH_ADD}: {ldd:?}");
+    let listing = String::from_utf8(ldd.stdout).unwrap();
+    let mut paths = vec![PathBuf::from(SSH_ADD)];
+    let mut loader = None;
+    for line in listing.lines() {
+        // `libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x…)`, or the loader's
+        // `/lib64/ld-linux-x86-64.so.2 (0x…)`; `linux-vdso.so.1 (0x…)` has no file.
+        let line = line.trim();
+        let path = match line.split_once(" => ") {
+            Some((_, rest)) => rest.split_whitespace().next(),
+            None if line.starts_with('/') => {
+                let path = line.split_whitespace().next();
+                loader = path.map(|p| Path::new(p).file_name().unwrap().to_owned());
+                path
+            }
+            None => None,
+        };
+        if let Some(path) = path.filter(|p| p.starts_with('/')) {
+            paths.push(PathBuf::from(path));
+        }
+    }
+    let loader = loader.unwrap_or_else(|| panic!("no dynamic loader in {listing}"));
+    let files = paths
+        .iter()
+        .map(|path| {
+            let name = path.file_name().unwrap().to_str().unwrap();
+            let contents =
+                std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            (format!("t/{name}"), contents, 0o755)
+        })
+        .collect();
+    let command = format!(
+        "/t/{} --library-path /t /t/ssh-add",
+        loader.to_str().unwrap()
+    );
+    (files, command)
+}
+
+/// A key of the test's own (ed25519, no passphrase), with a comment no other test uses.
+struct TestKey {
+    dir: tempfile::TempDir,
+    /// `SHA256:…`, as `ssh-keygen -lf key.pub` shows it.
+    fingerprint: String,
+    comment: String,
+}
+
+impl TestKey {
+    fn new(test: &TestEngine) -> TestKey {
+        let dir = tempfile::tempdir().unwrap();
+        let comment = test.unique_name("ssh-key").replace(['/', ':'], "-");
+        let generated = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", &comment, "-f"])
+            .arg(dir.path().join("key"))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(generated.status.success(), "ssh-keygen: {generated:?}");
+        let listed = Command::new("ssh-keygen")
+            .arg("-lf")
+            .arg(dir.path().join("key.pub"))
+            .output()
+            .unwrap();
+        assert!(listed.status.success(), "ssh-keygen -lf: {listed:?}");
+        // `256 SHA256:… <comment> (ED25519)`
+        let text = String::from_utf8(listed.stdout).unwrap();
+        let fingerprint = text.split_whitespace().nth(1).unwrap().to_string();
+        assert!(fingerprint.starts_with("SHA256:"), "{text}");
+        TestKey {
+            dir,
+            fingerprint,
+            comment,
+        }
+    }
+
+    fn private(&self) -> PathBuf {
+        self.dir.path().join("key")
+    }
+
+    fn public(&self) -> Vec<u8> {
+        std::fs::read(self.dir.path().join("key.pub")).unwrap()
+    }
+}
+
+/// An `ssh-agent -D` of the test's own, on a socket in `dir`; killed when dropped.
+struct OwnAgent {
+    child: Child,
+    socket: PathBuf,
+}
+
+impl OwnAgent {
+    fn start(dir: &Path) -> OwnAgent {
+        let socket = dir.join("agent.sock");
+        let mut child = Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ssh-agent starts");
+        // Its first line (`SSH_AUTH_SOCK=…; export SSH_AUTH_SOCK;`) comes once it listens.
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let agent = OwnAgent { child, socket };
+        assert!(
+            line.starts_with("SSH_AUTH_SOCK="),
+            "ssh-agent printed {line:?}"
+        );
+        agent
+    }
+
+    /// `ssh-add ARGS` on the host, against this agent.
+    fn ssh_add(&self, args: &[&std::ffi::OsStr]) -> std::process::Output {
+        Command::new("ssh-add")
+            .args(args)
+            .env("SSH_AUTH_SOCK", &self.socket)
+            .env("SSH_ASKPASS_REQUIRE", "never")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for OwnAgent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The markers the forwarding Dockerfile's steps print, one per `RUN`.
+const LISTED: &str = "step-list";
+const SIGNED: &str = "step-signed";
+const REMOVING: &str = "step-remove";
+const AFTER: &str = "step-after-remove";
+
+/// A context whose Dockerfile, through the agent `id` (`None`: the default), lists the
+/// agent's keys and signs with `key` (its `.pub` is `t/key.pub`), then tries to remove
+/// every key (printing `remove-status=<ssh-add's exit status>`), then lists again.
+fn forwarding_context(
+    test: &TestEngine,
+    key: &TestKey,
+    id: Option<&str>,
+) -> Vec<(String, Vec<u8>, u32)> {
+    let (mut files, ssh_add) = ssh_add_in_context();
+    files.push(("t/key.pub".into(), key.public(), 0o644));
+    let mount = match id {
+        Some(id) => format!("--mount=type=ssh,id={id},required=true"),
+        None => "--mount=type=ssh".into(),
+    };
+    let dockerfile = format!(
+        "FROM {base}\n\
+         COPY t /t\n\
+         RUN {mount} echo {LISTED} && {ssh_add} -l && {ssh_add} -T /t/key.pub && echo {SIGNED}\n\
+         RUN {mount} echo {REMOVING}; {ssh_add} -D; echo remove-status=$?\n\
+         RUN {mount} echo {AFTER} && {ssh_add} -l\n",
+        base = test.base_image
+    );
+    files.push(("Dockerfile".into(), dockerfile.into_bytes(), 0o644));
+    files
+}
+
+/// Asserts what the forwarding Dockerfile's steps printed: the key listed and signed with,
+/// its removal refused, the key still listed after; gives the removal step's log.
+fn assert_forwarded(events: &[BuildEvent], error: Option<EngineError>, key: &TestKey) -> String {
+    assert!(error.is_none(), "{error:?}\n{events:#?}");
+    let logs = logs_by_vertex(events);
+    let listed = step_log(&logs, LISTED);
+    assert!(
+        listed.contains(&key.fingerprint),
+        "{} in {listed}",
+        key.fingerprint
+    );
+    assert!(listed.contains(&key.comment), "{} in {listed}", key.comment);
+    assert!(
+        listed.lines().any(|l| l.trim() == SIGNED),
+        "not signed: {listed}"
+    );
+    let removing = step_log(&logs, REMOVING);
+    let status = removing
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("remove-status="))
+        .unwrap_or_else(|| panic!("no status in {removing}"));
+    assert!(
+        status != "0" || removing.contains("agent refused"),
+        "the forwarded agent let its keys be removed: {removing}"
+    );
+    let after = step_log(&logs, AFTER);
+    assert!(
+        after.contains(&key.fingerprint),
+        "{} in {after}",
+        key.fingerprint
+    );
+    removing.to_string()
+}
+
+/// A credentials config with the harness registry's login under `host`.
+fn credentials_under(test: &TestEngine, host: &str) -> Arc<DockerConfig> {
+    let auth = devbuild_tests::base64_standard(
+        format!("{}:{}", test.registry.username, test.registry.password).as_bytes(),
+    );
+    let json = serde_json::json!({ "auths": { host: { "auth": auth } } });
+    Arc::new(DockerConfig::from_json(&json.to_string()).unwrap())
 }
 
 engine_test! {
@@ -223,5 +504,151 @@ engine_test! {
                 assert!(exited.wait(LIMIT), "the RUN process still runs");
             });
         });
+    }
+}
+
+engine_test! {
+    /// `RUN --mount=type=ssh` with a key file (`--ssh default=KEY`, served by an agent of
+    /// the key's own): `ssh-add -l` in the `RUN` lists it, `ssh-add -T` signs with it, and
+    /// `ssh-add -D` is refused (the agent is read-only), so a later `RUN` still lists it.
+    fn session_forwards_a_key_file_to_run(test) {
+        let key = TestKey::new(test);
+        let mut ssh = SshAgents::new();
+        ssh.add("default", &[key.private()]).unwrap();
+        let options = BuildOptions { no_cache: true, ssh, ..BuildOptions::default() };
+        run(async {
+            let engine = connect(test).await;
+            let (events, error) =
+                build_files(&engine, &options, &forwarding_context(test, &key, None)).await;
+            let removing = assert_forwarded(&events, error, &key);
+            eprintln!("engine {}: ssh-add -D in the RUN:\n{removing}", test.version);
+        });
+    }
+
+    /// The same through an agent socket of the host's (`--ssh default=SOCKET`): an
+    /// `ssh-agent` of the test's own holding the key. After the build the host's agent
+    /// still lists the key: the `RUN`'s `ssh-add -D` never reached it.
+    fn session_forwards_an_agent_socket_read_only(test) {
+        let key = TestKey::new(test);
+        let dir = tempfile::tempdir().unwrap();
+        let agent = OwnAgent::start(dir.path());
+        let added = agent.ssh_add(&[key.private().as_os_str()]);
+        assert!(added.status.success(), "ssh-add: {added:?}");
+        let mut ssh = SshAgents::new();
+        ssh.add("default", std::slice::from_ref(&agent.socket)).unwrap();
+        let options = BuildOptions { no_cache: true, ssh, ..BuildOptions::default() };
+        run(async {
+            let engine = connect(test).await;
+            let (events, error) =
+                build_files(&engine, &options, &forwarding_context(test, &key, None)).await;
+            assert_forwarded(&events, error, &key);
+        });
+        let listed = agent.ssh_add(&["-l".as_ref()]);
+        let listed = String::from_utf8_lossy(&listed.stdout);
+        assert!(listed.contains(&key.fingerprint), "the host's agent lost the key: {listed}");
+    }
+
+    /// `RUN --mount=type=ssh,id=deploy` reaches the agent added as `deploy`.
+    fn session_forwards_a_named_agent(test) {
+        let key = TestKey::new(test);
+        let mut ssh = SshAgents::new();
+        ssh.add("deploy", &[key.private()]).unwrap();
+        let options = BuildOptions { no_cache: true, ssh, ..BuildOptions::default() };
+        run(async {
+            let engine = connect(test).await;
+            let context = forwarding_context(test, &key, Some("deploy"));
+            let (events, error) = build_files(&engine, &options, &context).await;
+            assert_forwarded(&events, error, &key);
+        });
+    }
+
+    /// A `RUN` that requires an agent id the session does not forward fails the build,
+    /// naming the id; without `required=true` the mount is left out and the `RUN` builds
+    /// (the frontend still sets `SSH_AUTH_SOCK`, to a socket that is not there).
+    fn session_missing_ssh_id_fails_naming_it(test) {
+        let key = TestKey::new(test);
+        let mut ssh = SshAgents::new();
+        ssh.add("default", &[key.private()]).unwrap();
+        let options = BuildOptions { no_cache: true, ssh, ..BuildOptions::default() };
+        run(async {
+            let engine = connect(test).await;
+            let dockerfile = format!(
+                "FROM {}\nRUN --mount=type=ssh,id=missing,required=true echo reached\n",
+                test.base_image
+            );
+            let (events, error) = build(&engine, &options, &dockerfile).await;
+            let error = error.unwrap_or_else(|| panic!("built: {events:#?}")).to_string();
+            eprintln!("engine {}: a missing ssh id: {error}", test.version);
+            // BuildKit passes on the session's own NotFound (buildx's wording), behind its
+            // gRPC code: `rpc error: code = NotFound desc = …` (20.10), `NotFound: …` (26.1).
+            assert!(error.contains("unset ssh forward key missing"), "{error}");
+            assert!(error.contains("NotFound"), "{error}");
+            assert!(!logs(&events).contains("reached"), "{events:#?}");
+
+            let dockerfile = format!(
+                "FROM {}\nRUN --mount=type=ssh,id=missing echo \"sock=$SSH_AUTH_SOCK\" \
+                 && test ! -e \"$SSH_AUTH_SOCK\"\n",
+                test.base_image
+            );
+            let (events, error) = build(&engine, &options, &dockerfile).await;
+            assert!(error.is_none(), "{error:?}\n{events:#?}");
+            let logs = logs(&events);
+            assert!(logs.contains("sock=/run/buildkit/ssh_agent.0"), "{logs}");
+        });
+    }
+
+    /// A private base the engine does not have, with a session (one secret) and
+    /// `session_credentials` holding the registry's login: BuildKit pulls it for itself
+    /// through the session's `Auth/Credentials` and the build passes.
+    fn session_credentials_let_buildkit_pull_a_private_base(test) {
+        let mut guard = test.guard();
+        let private = guard.remove_later(&test.registry.copy_private_image(&test.private_image));
+        test.remove_image(&private);
+        assert!(!test.has_image(&private), "{private} is in the engine's store");
+        let options = BuildOptions {
+            no_cache: true,
+            secrets: secrets(&[("x", b"v")]),
+            session_credentials: Some(credentials_under(test, &test.registry.address)),
+            ..BuildOptions::default()
+        };
+        run(async {
+            let engine = connect(test).await;
+            let dockerfile = format!(
+                "FROM {private}\nRUN --mount=type=secret,id=x echo built-on-private\n"
+            );
+            let (events, error) = build(&engine, &options, &dockerfile).await;
+            assert!(error.is_none(), "{error:?}\n{events:#?}");
+            assert!(logs(&events).contains("built-on-private"), "{events:#?}");
+        });
+    }
+
+    /// The same with credentials for another host only: the session answers BuildKit's
+    /// question about the registry with none, and the pull fails with the registry's
+    /// refusal.
+    fn session_credentials_of_another_host_leave_the_pull_unauthorized(test) {
+        let mut guard = test.guard();
+        let private = guard.remove_later(&test.registry.copy_private_image(&test.private_image));
+        test.remove_image(&private);
+        assert!(!test.has_image(&private), "{private} is in the engine's store");
+        let options = BuildOptions {
+            no_cache: true,
+            secrets: secrets(&[("x", b"v")]),
+            session_credentials: Some(credentials_under(test, "127.0.0.1:1")),
+            ..BuildOptions::default()
+        };
+        run(async {
+            let engine = connect(test).await;
+            let dockerfile = format!(
+                "FROM {private}\nRUN --mount=type=secret,id=x echo built-on-private\n"
+            );
+            let (events, error) = build(&engine, &options, &dockerfile).await;
+            let error = error.unwrap_or_else(|| panic!("built: {events:#?}")).to_string();
+            eprintln!("engine {}: credentials of another host: {error}", test.version);
+            // The registry's refusal of the manifest, as each engine's BuildKit words it.
+            assert!(error.contains("401 Unauthorized"), "{error}");
+            assert!(error.contains(&private), "{error}");
+            assert!(!logs(&events).contains("built-on-private"), "{events:#?}");
+        });
+        assert!(!test.has_image(&private));
     }
 }
