@@ -59,6 +59,7 @@ pub mod process;
 mod proxy;
 mod registry;
 mod slow_tcp;
+pub mod ssh_agent;
 pub mod tar;
 
 pub use authz::{run_on_authz, Access as AuthzAccess, AuthzEngine, LoggedRequest};

@@ -192,6 +192,16 @@ impl UnixProxy {
         sessions.len()
     }
 
+    /// How many session connections have been opened through the proxy so far.
+    pub fn sessions_seen(&self) -> usize {
+        let state = self.shared.lock();
+        state
+            .connections
+            .iter()
+            .filter(|c| c.session == Some(true))
+            .count()
+    }
+
     /// Waits up to `limit` for a session connection to be open; whether one is.
     pub fn wait_session(&self, limit: Duration) -> bool {
         self.shared.wait(limit, |state| {

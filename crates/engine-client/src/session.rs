@@ -530,9 +530,12 @@ fn answer(path: &str, message: &[u8], services: &Services) -> Result<Vec<u8>, St
     }
 }
 
-/// An agent id the build was not given (buildx's words).
+/// An agent id the build was not given: buildx's words, and ours.
 fn unset_agent(id: &str) -> Status {
-    Status::new(Code::NotFound, format!("unset ssh forward key {id}"))
+    Status::new(
+        Code::NotFound,
+        format!("unset ssh forward key {id} (the build forwards no SSH agent with id {id:?})"),
+    )
 }
 
 /// `Auth/Credentials`: the login for the one registry asked about, from the same
@@ -748,8 +751,15 @@ mod tests {
 
     #[test]
     fn other_methods_are_unimplemented_and_garbage_is_invalid() {
-        let status = answer(FETCH_TOKEN, b"", &Services::default()).unwrap_err();
-        assert_eq!(status.code, Code::Unimplemented);
+        // BuildKit falls back to `Credentials` and its own token fetch on these.
+        for method in [
+            FETCH_TOKEN,
+            GET_TOKEN_AUTHORITY,
+            "/moby.filesync.v1.FileSync/DiffCopy",
+        ] {
+            let status = answer(method, b"", &Services::default()).unwrap_err();
+            assert_eq!(status.code, Code::Unimplemented, "{method}");
+        }
         let status = answer(GET_SECRET, b"\xff\xff", &Services::default()).unwrap_err();
         assert_eq!(status.code, Code::InvalidArgument);
     }
@@ -839,7 +849,10 @@ mod tests {
         let status = answer(CHECK_AGENT, b"\x0a\x03git", &services).unwrap_err();
         assert_eq!(
             status,
-            Status::new(Code::NotFound, "unset ssh forward key git")
+            Status::new(
+                Code::NotFound,
+                "unset ssh forward key git (the build forwards no SSH agent with id \"git\")"
+            )
         );
     }
 
@@ -986,7 +999,7 @@ mod tests {
         assert_eq!(response.headers()["grpc-status"], "5");
         assert_eq!(
             response.headers()["grpc-message"],
-            "unset ssh forward key other"
+            r#"unset ssh forward key other (the build forwards no SSH agent with id "other")"#
         );
 
         // Every handle gone: the connection, and the session's task, end.

@@ -264,11 +264,16 @@ fn key_problem(text: &str) -> Option<String> {
 }
 
 /// OpenSSH's `ssh-agent`, started for key files: listening in a private directory, the
-/// keys loaded with `ssh-add`; stopped (and its directory removed) when dropped.
+/// keys loaded with `ssh-add`.
+///
+/// It runs in ssh-agent's command mode, with a `cat` reading a pipe of ours as its command:
+/// the agent exits when its command does (it checks every 10 s), and the command when the
+/// pipe closes, so the agent goes with this value, or with this process however it ends.
+/// Dropping it stops the command and removes the directory (and the socket) at once.
 #[derive(Debug)]
 struct KeyAgent {
     socket: PathBuf,
-    process: Child,
+    command: Child,
     _dir: tempfile::TempDir,
 }
 
@@ -283,13 +288,14 @@ impl KeyAgent {
             .tempdir()
             .map_err(|e| format!("cannot make a directory for its socket: {e}"))?;
         let socket = dir.path().join("agent.sock");
-        let mut process = Command::new("ssh-agent")
-            .arg("-D")
+        // The agent listens before it starts the command, which then says so.
+        let mut command = Command::new("ssh-agent")
             .arg("-a")
             .arg(&socket)
-            .stdin(Stdio::null())
+            .args(["sh", "-c", "echo listening && exec cat >/dev/null"])
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| {
                 format!(
@@ -297,22 +303,20 @@ impl KeyAgent {
                     crate::engine::os_wording(&e)
                 )
             })?;
-        // It prints `SSH_AUTH_SOCK=…` once it listens.
         let mut line = String::new();
-        let stdout = process.stdout.take().expect("piped");
+        let stdout = command.stdout.take().expect("piped");
         let _ = BufReader::new(stdout).read_line(&mut line);
         let mut agent = KeyAgent {
             socket,
-            process,
+            command,
             _dir: dir,
         };
-        if !line.starts_with("SSH_AUTH_SOCK=") {
-            let status = agent
-                .process
-                .wait()
-                .map(|s| s.to_string())
-                .unwrap_or_default();
-            return Err(format!("ssh-agent did not start ({status})"));
+        if line.trim_end() != "listening" {
+            let mut stderr = String::new();
+            if let Some(mut pipe) = agent.command.stderr.take() {
+                let _ = pipe.read_to_string(&mut stderr);
+            }
+            return Err(format!("ssh-agent did not start: {}", stderr.trim()));
         }
         let added = Command::new("ssh-add")
             .arg("-q")
@@ -338,8 +342,8 @@ impl KeyAgent {
 
 impl Drop for KeyAgent {
     fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
+        let _ = self.command.kill();
+        let _ = self.command.wait();
     }
 }
 
@@ -466,7 +470,16 @@ pub(crate) mod tests {
     pub(crate) fn agents_with_key(dir: &Path, id: &str) -> SshAgents {
         let key = dir.join("id_test");
         let made = Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-C", "devbuild-unit-key", "-f"])
+            .args([
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                "",
+                "-C",
+                "devbuild-unit-key",
+                "-f",
+            ])
             .arg(&key)
             .status()
             .expect("ssh-keygen (OpenSSH's client) is installed");

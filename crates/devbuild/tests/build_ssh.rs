@@ -1,0 +1,178 @@
+//! Docker-backed: `devbuild build --ssh` on the private engines of `cargo xtask engine up`
+//! (Docker Engine 20.10 and 26.1). The host's `ssh-add`, packed into the context
+//! (`devbuild_tests::ssh_agent`), lists the forwarded key inside `RUN --mount=type=ssh`:
+//! a key file of its own, and `default` from `$SSH_AUTH_SOCK`. A build without `--secret`
+//! or `--ssh` opens no session (seen at a proxy in front of the engine); one with `--ssh`
+//! opens one. Unusable agents and keys are refused before anything is sent.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use devbuild_tests::ssh_agent::{ssh_add_in_context, OwnAgent, TestKey};
+use devbuild_tests::{engine_test, TestEngine, UnixProxy};
+
+mod common;
+use common::{devbuild_on, transcript};
+
+/// A context whose Dockerfile lists the forwarded agent's keys (the mount's `id`, if one is
+/// given) with the host's `ssh-add`.
+fn listing_context(test: &TestEngine, id: Option<&str>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let (files, ssh_add) = ssh_add_in_context();
+    for (path, contents, mode) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, contents).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let mount = match id {
+        Some(id) => format!("--mount=type=ssh,id={id},required=true"),
+        None => "--mount=type=ssh".to_owned(),
+    };
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!(
+            "FROM {}\nCOPY t /t\nRUN {mount} {ssh_add} -l\n",
+            test.base_image
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+fn build(test: &TestEngine, dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
+    let mut command = devbuild_on(test);
+    command
+        .args(["build", "--no-cache", "--progress=plain"])
+        .args(args)
+        .arg(dir)
+        .env_remove("SSH_AUTH_SOCK");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().unwrap()
+}
+
+engine_test! {
+    /// `--ssh deploy=KEY`: the key, served by an agent of its own, is listed inside the
+    /// `RUN` that mounts `id=deploy`.
+    fn a_key_file_is_listed_inside_the_run(test) {
+        let key = TestKey::new(test);
+        let dir = listing_context(test, Some("deploy"));
+        let flag = format!("deploy={}", key.private().display());
+        let output = build(test, dir.path(), &["--ssh", &flag], &[]);
+        let text = transcript(&output);
+        assert_eq!(output.status.code(), Some(0), "{text}");
+        assert!(text.contains(&key.fingerprint), "{} in {text}", key.fingerprint);
+        assert!(text.contains(&key.comment), "{text}");
+    }
+
+    /// `--ssh default`: the agent of `$SSH_AUTH_SOCK`, through one session (seen at a proxy
+    /// in front of the engine); and the same build without `--ssh` fails its `RUN` (no
+    /// agent), having opened no session at all.
+    fn default_is_the_agent_of_ssh_auth_sock_and_no_flag_opens_no_session(test) {
+        let key = TestKey::new(test);
+        let agent_dir = tempfile::tempdir().unwrap();
+        let agent = OwnAgent::start(agent_dir.path());
+        let added = agent.ssh_add(&[key.private().as_os_str()]);
+        assert!(added.status.success(), "{added:?}");
+        let proxy_dir = tempfile::tempdir().unwrap();
+        let proxy = UnixProxy::start(&test.socket, &proxy_dir.path().join("engine.sock")).unwrap();
+        let dir = listing_context(test, None);
+
+        let with = |args: &[&str], env: &[(&str, &Path)]| {
+            let mut command = devbuild_on(test);
+            command
+                .env("DOCKER_HOST", proxy.host())
+                .args(["build", "--no-cache", "--progress=plain"])
+                .args(args)
+                .arg(dir.path())
+                .env_remove("SSH_AUTH_SOCK");
+            for (name, value) in env {
+                command.env(name, value);
+            }
+            command.output().unwrap()
+        };
+        let without = with(&[], &[]);
+        assert_ne!(without.status.code(), Some(0), "{}", transcript(&without));
+        assert_eq!(proxy.sessions_seen(), 0, "a build without --secret or --ssh opened a session");
+
+        let output = with(&["--ssh", "default"], &[("SSH_AUTH_SOCK", &agent.socket)]);
+        let text = transcript(&output);
+        assert_eq!(output.status.code(), Some(0), "{text}");
+        assert!(text.contains(&key.fingerprint), "{} in {text}", key.fingerprint);
+        assert_eq!(proxy.sessions_seen(), 1);
+    }
+
+    /// A mount of an id the command line does not forward fails the build naming the id.
+    fn an_id_not_forwarded_fails_naming_it(test) {
+        let key = TestKey::new(test);
+        let dir = listing_context(test, Some("missing"));
+        let flag = format!("default={}", key.private().display());
+        let output = build(test, dir.path(), &["--ssh", &flag], &[]);
+        let text = transcript(&output);
+        assert_eq!(output.status.code(), Some(1), "{text}");
+        assert!(
+            text.contains(r#"the build forwards no SSH agent with id "missing""#),
+            "{text}"
+        );
+    }
+}
+
+/// `devbuild build ARGS .` in `dir`, with an engine address that cannot be reached: an
+/// input error is found before any connection (exit 2, not 3).
+fn refused(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_devbuild"))
+        .arg("build")
+        .args(args)
+        .arg(dir)
+        .env_remove("SSH_AUTH_SOCK")
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap()
+}
+
+/// What cannot be forwarded is refused before anything is sent, naming the id and path:
+/// `default` without `$SSH_AUTH_SOCK`, a key protected by a passphrase, a stale socket.
+#[test]
+fn unusable_agents_and_keys_are_refused_before_the_build() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    let stderr = |output: &Output| {
+        assert_eq!(output.status.code(), Some(2), "{}", transcript(output));
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+
+    assert_eq!(
+        stderr(&refused(dir.path(), &["--ssh", "default"])),
+        "error: ssh default: no agent socket given and SSH_AUTH_SOCK is not set (start ssh-agent, or give --ssh default=SOCKET|KEY)\n"
+    );
+
+    let key = dir.path().join("id_locked");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "a passphrase", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let flag = format!("git={}", key.display());
+    assert_eq!(
+        stderr(&refused(dir.path(), &["--ssh", &flag])),
+        format!(
+            "error: ssh git: {}: the key is protected by a passphrase; add it to your agent (ssh-add) and forward the agent instead\n",
+            key.display()
+        )
+    );
+
+    let socket = dir.path().join("gone.sock");
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+    let flag = format!("default={}", socket.display());
+    assert_eq!(
+        stderr(&refused(dir.path(), &["--ssh", &flag])),
+        format!(
+            "error: ssh default: {}: cannot connect to the agent: connection refused\n",
+            socket.display()
+        )
+    );
+}
