@@ -337,6 +337,8 @@ fn builds_over_tls() {
             cert_path: &tls.cert_path,
         };
         build_private_base(test, &remote, "tls");
+        // A build with a secret: its session over TLS too.
+        build_with_secret(test, &remote, "tls");
         interrupt(test, &remote, "tls");
     });
 }
@@ -353,10 +355,12 @@ fn builds_over_ssh_and_leaves_no_ssh_behind() {
             bin: bin.path(),
         };
         build_private_base(test, &remote, "ssh");
+        // A build with a secret: its session over its own `ssh` process.
+        build_with_secret(test, &remote, "ssh");
         assert_eq!(
             ssh_left_from(bin.path()),
             Vec::<String>::new(),
-            "after a build"
+            "after the builds"
         );
         interrupt(test, &remote, "ssh");
         assert_eq!(
@@ -371,37 +375,6 @@ fn builds_over_ssh_and_leaves_no_ssh_behind() {
                 .any(|line| line.trim() == "docker system dial-stdio"),
             "{log}"
         );
-    });
-}
-
-#[test]
-fn a_secret_build_over_tls_reads_the_value() {
-    let Some(tls) = TestEnv::tls_or_skip() else {
-        return;
-    };
-    run_on("26.1", |test| {
-        let remote = Remote::Tls {
-            host: &tls.host,
-            cert_path: &tls.cert_path,
-        };
-        build_with_secret(test, &remote, "tls");
-    });
-}
-
-#[test]
-fn a_secret_build_over_ssh_reads_the_value_and_leaves_no_ssh_behind() {
-    let Some(ssh) = TestEnv::ssh_or_skip() else {
-        return;
-    };
-    run_on("26.1", |test| {
-        let bin = marked_ssh_bin(&ssh.bin);
-        let remote = Remote::Ssh {
-            host: &ssh.host,
-            bin: bin.path(),
-        };
-        build_with_secret(test, &remote, "ssh");
-        // The session's own `ssh` process too.
-        assert_eq!(ssh_left_from(bin.path()), Vec::<String>::new());
     });
 }
 

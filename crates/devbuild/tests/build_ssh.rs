@@ -41,8 +41,19 @@ fn listing_context(test: &TestEngine, id: Option<&str>) -> tempfile::TempDir {
     dir
 }
 
-fn build(test: &TestEngine, dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
+/// `devbuild build --no-cache --progress=plain ARGS DIR` on `test`'s engine, or through
+/// `proxy` in front of it; `$SSH_AUTH_SOCK` only as `env` gives it.
+fn build(
+    test: &TestEngine,
+    proxy: Option<&UnixProxy>,
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &Path)],
+) -> Output {
     let mut command = devbuild_on(test);
+    if let Some(proxy) = proxy {
+        command.env("DOCKER_HOST", proxy.host());
+    }
     command
         .args(["build", "--no-cache", "--progress=plain"])
         .args(args)
@@ -61,7 +72,7 @@ engine_test! {
         let key = TestKey::new(test);
         let dir = listing_context(test, Some("deploy"));
         let flag = format!("deploy={}", key.private().display());
-        let output = build(test, dir.path(), &["--ssh", &flag], &[]);
+        let output = build(test, None, dir.path(), &["--ssh", &flag], &[]);
         let text = transcript(&output);
         assert_eq!(output.status.code(), Some(0), "{text}");
         assert!(text.contains(&key.fingerprint), "{} in {text}", key.fingerprint);
@@ -81,24 +92,17 @@ engine_test! {
         let proxy = UnixProxy::start(&test.socket, &proxy_dir.path().join("engine.sock")).unwrap();
         let dir = listing_context(test, None);
 
-        let with = |args: &[&str], env: &[(&str, &Path)]| {
-            let mut command = devbuild_on(test);
-            command
-                .env("DOCKER_HOST", proxy.host())
-                .args(["build", "--no-cache", "--progress=plain"])
-                .args(args)
-                .arg(dir.path())
-                .env_remove("SSH_AUTH_SOCK");
-            for (name, value) in env {
-                command.env(name, value);
-            }
-            command.output().unwrap()
-        };
-        let without = with(&[], &[]);
+        let without = build(test, Some(&proxy), dir.path(), &[], &[]);
         assert_ne!(without.status.code(), Some(0), "{}", transcript(&without));
         assert_eq!(proxy.sessions_seen(), 0, "a build without --secret or --ssh opened a session");
 
-        let output = with(&["--ssh", "default"], &[("SSH_AUTH_SOCK", &agent.socket)]);
+        let output = build(
+            test,
+            Some(&proxy),
+            dir.path(),
+            &["--ssh", "default"],
+            &[("SSH_AUTH_SOCK", &agent.socket)],
+        );
         let text = transcript(&output);
         assert_eq!(output.status.code(), Some(0), "{text}");
         assert!(text.contains(&key.fingerprint), "{} in {text}", key.fingerprint);
@@ -110,7 +114,7 @@ engine_test! {
         let key = TestKey::new(test);
         let dir = listing_context(test, Some("missing"));
         let flag = format!("default={}", key.private().display());
-        let output = build(test, dir.path(), &["--ssh", &flag], &[]);
+        let output = build(test, None, dir.path(), &["--ssh", &flag], &[]);
         let text = transcript(&output);
         assert_eq!(output.status.code(), Some(1), "{text}");
         assert!(

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use devbuild_tests::process::{process_with, ProcessExit};
 use devbuild_tests::ssh_agent::{ssh_add_in_context, OwnAgent, TestKey};
 use devbuild_tests::tar::{tar_of, tar_of_modes};
-use devbuild_tests::{engine_test, TestEngine, UnixProxy};
+use devbuild_tests::{engine_test, ImageGuard, TestEngine, UnixProxy};
 use engine_client::credentials::DockerConfig;
 use engine_client::endpoint::Endpoint;
 use engine_client::engine::{BuildOptions, ConnectOptions, Engine, EngineError};
@@ -251,6 +251,22 @@ fn assert_forwarded(events: &[BuildEvent], error: Option<EngineError>, key: &Tes
     removing.to_string()
 }
 
+/// Builds the forwarding context (through the agent `id`) with `ssh`, and asserts what its
+/// steps printed ([`assert_forwarded`]); gives the removal step's log.
+fn build_forwarding(test: &TestEngine, ssh: SshAgents, key: &TestKey, id: Option<&str>) -> String {
+    let options = BuildOptions {
+        no_cache: true,
+        ssh,
+        ..BuildOptions::default()
+    };
+    run(async {
+        let engine = connect(test).await;
+        let context = forwarding_context(test, key, id);
+        let (events, error) = build_files(&engine, &options, &context).await;
+        assert_forwarded(&events, error, key)
+    })
+}
+
 /// A credentials config with the harness registry's login under `host`.
 fn credentials_under(test: &TestEngine, host: &str) -> Arc<DockerConfig> {
     let auth = devbuild_tests::base64_standard(
@@ -375,14 +391,8 @@ engine_test! {
         let key = TestKey::new(test);
         let mut ssh = SshAgents::new();
         ssh.add("default", &[key.private()]).unwrap();
-        let options = BuildOptions { no_cache: true, ssh, ..BuildOptions::default() };
-        run(async {
-            let engine = connect(test).await;
-            let (events, error) =
-                build_files(&engine, &options, &forwarding_context(test, &key, None)).await;
-            let removing = assert_forwarded(&events, error, &key);
-            eprintln!("engine {}: ssh-add -D in the RUN:\n{removing}", test.version);
-        });
+        let removing = build_forwarding(test, ssh, &key, None);
+        eprintln!("engine {}: ssh-add -D in the RUN:\n{removing}", test.version);
     }
 
     /// The same through an agent socket of the host's (`--ssh default=SOCKET`): an
@@ -396,13 +406,7 @@ engine_test! {
         assert!(added.status.success(), "ssh-add: {added:?}");
         let mut ssh = SshAgents::new();
         ssh.add("default", std::slice::from_ref(&agent.socket)).unwrap();
-        let options = BuildOptions { no_cache: true, ssh, ..BuildOptions::default() };
-        run(async {
-            let engine = connect(test).await;
-            let (events, error) =
-                build_files(&engine, &options, &forwarding_context(test, &key, None)).await;
-            assert_forwarded(&events, error, &key);
-        });
+        build_forwarding(test, ssh, &key, None);
         let listed = agent.ssh_add(&["-l".as_ref()]);
         let listed = String::from_utf8_lossy(&listed.stdout);
         assert!(listed.contains(&key.fingerprint), "the host's agent lost the key: {listed}");
@@ -413,13 +417,7 @@ engine_test! {
         let key = TestKey::new(test);
         let mut ssh = SshAgents::new();
         ssh.add("deploy", &[key.private()]).unwrap();
-        let options = BuildOptions { no_cache: true, ssh, ..BuildOptions::default() };
-        run(async {
-            let engine = connect(test).await;
-            let context = forwarding_context(test, &key, Some("deploy"));
-            let (events, error) = build_files(&engine, &options, &context).await;
-            assert_forwarded(&events, error, &key);
-        });
+        build_forwarding(test, ssh, &key, Some("deploy"));
     }
 
     /// A `RUN` that requires an agent id the session does not forward fails the build,
@@ -465,24 +463,12 @@ engine_test! {
     /// through the session's `Auth/Credentials` and the build passes.
     fn session_credentials_let_buildkit_pull_a_private_base(test) {
         let mut guard = test.guard();
-        let private = guard.remove_later(&test.registry.copy_private_image(&test.private_image));
-        test.remove_image(&private);
-        assert!(!test.has_image(&private), "{private} is in the engine's store");
-        let options = BuildOptions {
-            no_cache: true,
-            secrets: secrets(&[("x", b"v")]),
-            session_credentials: Some(credentials_under(test, &test.registry.address)),
-            ..BuildOptions::default()
-        };
-        run(async {
-            let engine = connect(test).await;
-            let dockerfile = format!(
-                "FROM {private}\nRUN --mount=type=secret,id=x echo built-on-private\n"
-            );
-            let (events, error) = build(&engine, &options, &dockerfile).await;
-            assert!(error.is_none(), "{error:?}\n{events:#?}");
-            assert!(logs(&events).contains("built-on-private"), "{events:#?}");
-        });
+        let (private, events, error) =
+            build_on_absent_private_base(test, &mut guard, &test.registry.address);
+        assert!(error.is_none(), "{error:?}\n{events:#?}");
+        assert!(logs(&events).contains("built-on-private"), "{events:#?}");
+        // BuildKit pulled it into its own store, not the engine's images.
+        assert!(!test.has_image(&private), "{private}");
     }
 
     /// The same with credentials for another host only: the session answers BuildKit's
@@ -490,28 +476,41 @@ engine_test! {
     /// refusal.
     fn session_credentials_of_another_host_leave_the_pull_unauthorized(test) {
         let mut guard = test.guard();
-        let private = guard.remove_later(&test.registry.copy_private_image(&test.private_image));
-        test.remove_image(&private);
-        assert!(!test.has_image(&private), "{private} is in the engine's store");
-        let options = BuildOptions {
-            no_cache: true,
-            secrets: secrets(&[("x", b"v")]),
-            session_credentials: Some(credentials_under(test, "127.0.0.1:1")),
-            ..BuildOptions::default()
-        };
-        run(async {
-            let engine = connect(test).await;
-            let dockerfile = format!(
-                "FROM {private}\nRUN --mount=type=secret,id=x echo built-on-private\n"
-            );
-            let (events, error) = build(&engine, &options, &dockerfile).await;
-            let error = error.unwrap_or_else(|| panic!("built: {events:#?}")).to_string();
-            eprintln!("engine {}: credentials of another host: {error}", test.version);
-            // The registry's refusal of the manifest, as each engine's BuildKit words it.
-            assert!(error.contains("401 Unauthorized"), "{error}");
-            assert!(error.contains(&private), "{error}");
-            assert!(!logs(&events).contains("built-on-private"), "{events:#?}");
-        });
+        let (private, events, error) = build_on_absent_private_base(test, &mut guard, "127.0.0.1:1");
+        let error = error.unwrap_or_else(|| panic!("built: {events:#?}")).to_string();
+        // The registry's refusal of the manifest, as each engine's BuildKit words it.
+        assert!(error.contains("401 Unauthorized"), "{error}");
+        assert!(error.contains(&private), "{error}");
+        assert!(!logs(&events).contains("built-on-private"), "{events:#?}");
         assert!(!test.has_image(&private));
     }
+}
+
+/// Builds `FROM` a fresh private image the engine does not have, with a session (one
+/// secret) whose `session_credentials` hold the registry's login under `host`: the image,
+/// and the build's events and error. `guard` removes the image.
+fn build_on_absent_private_base(
+    test: &TestEngine,
+    guard: &mut ImageGuard,
+    host: &str,
+) -> (String, Vec<BuildEvent>, Option<EngineError>) {
+    let private = guard.remove_later(&test.registry.copy_private_image(&test.private_image));
+    test.remove_image(&private);
+    assert!(
+        !test.has_image(&private),
+        "{private} is in the engine's store"
+    );
+    let options = BuildOptions {
+        no_cache: true,
+        secrets: secrets(&[("x", b"v")]),
+        session_credentials: Some(credentials_under(test, host)),
+        ..BuildOptions::default()
+    };
+    let dockerfile =
+        format!("FROM {private}\nRUN --mount=type=secret,id=x echo built-on-private\n");
+    let (events, error) = run(async {
+        let engine = connect(test).await;
+        build(&engine, &options, &dockerfile).await
+    });
+    (private, events, error)
 }
