@@ -33,6 +33,13 @@ struct Connection {
     client_closed: bool,
 }
 
+impl Connection {
+    /// Whether its first request opened a BuildKit session.
+    fn is_session(&self) -> bool {
+        self.session == Some(true)
+    }
+}
+
 /// What the proxy's threads and the test share.
 struct State {
     /// Every connection so far.
@@ -182,7 +189,7 @@ impl UnixProxy {
         let sessions: Vec<&Connection> = state
             .connections
             .iter()
-            .filter(|c| c.session == Some(true) && !c.client_closed)
+            .filter(|c| c.is_session() && !c.client_closed)
             .collect();
         for connection in &sessions {
             for stream in &connection.streams {
@@ -195,11 +202,7 @@ impl UnixProxy {
     /// How many session connections have been opened through the proxy so far.
     pub fn sessions_seen(&self) -> usize {
         let state = self.shared.lock();
-        state
-            .connections
-            .iter()
-            .filter(|c| c.session == Some(true))
-            .count()
+        state.connections.iter().filter(|c| c.is_session()).count()
     }
 
     /// Waits up to `limit` for a session connection to be open; whether one is.
@@ -208,7 +211,7 @@ impl UnixProxy {
             state
                 .connections
                 .iter()
-                .any(|c| c.session == Some(true) && !c.client_closed)
+                .any(|c| c.is_session() && !c.client_closed)
         })
     }
 
@@ -219,7 +222,7 @@ impl UnixProxy {
             let mut sessions = state
                 .connections
                 .iter()
-                .filter(|c| c.session == Some(true))
+                .filter(|c| c.is_session())
                 .peekable();
             sessions.peek().is_some() && sessions.all(|c| c.client_closed)
         })

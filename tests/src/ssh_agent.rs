@@ -134,6 +134,18 @@ impl OwnAgent {
         agent
     }
 
+    /// Starts one in `dir` holding the private key `key`.
+    pub fn holding(dir: &Path, key: &Path) -> OwnAgent {
+        let agent = OwnAgent::start(dir);
+        let added = agent.ssh_add(&[key.as_os_str()]);
+        assert!(
+            added.status.success(),
+            "ssh-add {}: {added:?}",
+            key.display()
+        );
+        agent
+    }
+
     /// `ssh-add ARGS` on the host, against this agent.
     pub fn ssh_add(&self, args: &[&std::ffi::OsStr]) -> std::process::Output {
         Command::new("ssh-add")

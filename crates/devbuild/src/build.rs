@@ -971,7 +971,7 @@ pub(crate) async fn prepull_prepared<F: FnMut(&Event)>(
 
 /// What the build's session serves, read and opened when the build is prepared: the
 /// secrets' values and the SSH agents. Both empty: no session.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct SessionInputs {
     pub(crate) secrets: BuildSecrets,
     pub(crate) ssh: SshAgents,

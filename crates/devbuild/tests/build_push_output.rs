@@ -22,7 +22,7 @@ use devbuild_tests::http::query_value;
 use devbuild_tests::{engine_test, run_on, ImageFs, TestEngine, TestEnv};
 
 mod common;
-use common::devbuild_on;
+use common::{devbuild_on, devbuild_without_engine};
 
 /// The manifest types a push of the classic image store makes.
 const MANIFEST_TYPES: &str = "application/vnd.docker.distribution.manifest.v2+json, \
@@ -535,19 +535,6 @@ engine_test! {
         assert!(dir.path().join("fs.tar").exists(), "the output before the push was written");
         assert_eq!(temporaries(dir.path()), Vec::<String>::new());
     }
-}
-
-/// `devbuild build ARGS` in `dir` with no engine to be had.
-fn devbuild_without_engine(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_devbuild"))
-        .arg("build")
-        .args(args)
-        .current_dir(dir)
-        .env_remove("DOCKER_CONTEXT")
-        .env("DOCKER_HOST", "unix:///nonexistent.sock")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
 }
 
 /// Bad `--output` values, `--push` without a tag, an output on a standard output that

@@ -13,7 +13,7 @@ use devbuild_tests::ssh_agent::{ssh_add_in_context, OwnAgent, TestKey};
 use devbuild_tests::{engine_test, TestEngine, UnixProxy};
 
 mod common;
-use common::{devbuild_on, transcript};
+use common::{devbuild_on, devbuild_without_engine, transcript};
 
 /// A context whose Dockerfile lists the forwarded agent's keys (the mount's `id`, if one is
 /// given) with the host's `ssh-add`.
@@ -85,9 +85,7 @@ engine_test! {
     fn default_is_the_agent_of_ssh_auth_sock_and_no_flag_opens_no_session(test) {
         let key = TestKey::new(test);
         let agent_dir = tempfile::tempdir().unwrap();
-        let agent = OwnAgent::start(agent_dir.path());
-        let added = agent.ssh_add(&[key.private().as_os_str()]);
-        assert!(added.status.success(), "{added:?}");
+        let agent = OwnAgent::holding(agent_dir.path(), &key.private());
         let proxy_dir = tempfile::tempdir().unwrap();
         let proxy = UnixProxy::start(&test.socket, &proxy_dir.path().join("engine.sock")).unwrap();
         let dir = listing_context(test, None);
@@ -124,19 +122,6 @@ engine_test! {
     }
 }
 
-/// `devbuild build ARGS .` in `dir`, with an engine address that cannot be reached: an
-/// input error is found before any connection (exit 2, not 3).
-fn refused(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_devbuild"))
-        .arg("build")
-        .args(args)
-        .arg(dir)
-        .env_remove("SSH_AUTH_SOCK")
-        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-        .output()
-        .unwrap()
-}
-
 /// What cannot be forwarded is refused before anything is sent, naming the id and path:
 /// `default` without `$SSH_AUTH_SOCK`, a key protected by a passphrase, a stale socket.
 #[test]
@@ -149,7 +134,7 @@ fn unusable_agents_and_keys_are_refused_before_the_build() {
     };
 
     assert_eq!(
-        stderr(&refused(dir.path(), &["--ssh", "default"])),
+        stderr(&devbuild_without_engine(dir.path(), &["--ssh", "default", "."])),
         "error: ssh default: no agent socket given and SSH_AUTH_SOCK is not set (start ssh-agent, or give --ssh default=SOCKET|KEY)\n"
     );
 
@@ -162,7 +147,7 @@ fn unusable_agents_and_keys_are_refused_before_the_build() {
     assert!(made.status.success(), "{made:?}");
     let flag = format!("git={}", key.display());
     assert_eq!(
-        stderr(&refused(dir.path(), &["--ssh", &flag])),
+        stderr(&devbuild_without_engine(dir.path(), &["--ssh", &flag, "."])),
         format!(
             "error: ssh git: {}: the key is protected by a passphrase; add it to your agent (ssh-add) and forward the agent instead\n",
             key.display()
@@ -173,7 +158,7 @@ fn unusable_agents_and_keys_are_refused_before_the_build() {
     drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
     let flag = format!("default={}", socket.display());
     assert_eq!(
-        stderr(&refused(dir.path(), &["--ssh", &flag])),
+        stderr(&devbuild_without_engine(dir.path(), &["--ssh", &flag, "."])),
         format!(
             "error: ssh default: {}: cannot connect to the agent: connection refused\n",
             socket.display()

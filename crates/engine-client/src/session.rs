@@ -595,12 +595,7 @@ async fn forward_agent(
             return;
         }
     };
-    let mut response = http::Response::new(());
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static(grpc::CONTENT_TYPE),
-    );
-    let Ok(mut send) = respond.send_response(response, false) else {
+    let Ok(mut send) = respond.send_response(grpc_response(), false) else {
         return;
     };
     let mut frames = Deframer::default();
@@ -660,14 +655,20 @@ async fn agent_round_trip<A: AsyncRead + AsyncWrite + Unpin>(
     read_message(agent).await
 }
 
-/// Sends a call's outcome: the message and an `OK` status in the trailers, or a failure in
-/// the headers alone ("trailers-only").
-fn reply(mut respond: SendResponse<Bytes>, outcome: Result<Vec<u8>, Status>) {
+/// The head of a gRPC response: 200, `content-type: application/grpc`.
+fn grpc_response() -> http::Response<()> {
     let mut response = http::Response::new(());
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static(grpc::CONTENT_TYPE),
     );
+    response
+}
+
+/// Sends a call's outcome: the message and an `OK` status in the trailers, or a failure in
+/// the headers alone ("trailers-only").
+fn reply(mut respond: SendResponse<Bytes>, outcome: Result<Vec<u8>, Status>) {
+    let mut response = grpc_response();
     match outcome {
         Ok(message) => {
             let Ok(mut send) = respond.send_response(response, false) else {

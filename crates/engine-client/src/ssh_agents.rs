@@ -7,9 +7,9 @@
 //! BuildKit reaches an agent through the session (`moby.sshforward.v1.SSH/ForwardAgent`, a
 //! stream of the agent protocol's bytes); what it may ask is limited as buildx limits it
 //! (`readOnlyAgent`): list the keys and sign with them, never add, remove or lock
-//! ([`Request::allowed`]). The key files' own agent is OpenSSH's `ssh-agent`, started for
-//! the build on a socket in a private directory and stopped when the last build using it
-//! is dropped; the keys are loaded with `ssh-add`.
+//! (`Request::allowed`). The key files' own agent is OpenSSH's `ssh-agent`, started for
+//! the build on a socket in a private directory and gone with the last build using it
+//! (`KeyAgent`); the keys are loaded with `ssh-add`.
 //!
 //! ```no_run
 //! use engine_client::ssh_agents::SshAgents;
@@ -106,17 +106,6 @@ impl fmt::Debug for SshAgents {
         f.debug_map()
             .entries(self.agents.iter().map(|(id, agent)| (id, &agent.given)))
             .finish()
-    }
-}
-
-impl PartialEq for SshAgents {
-    fn eq(&self, other: &Self) -> bool {
-        self.agents.len() == other.agents.len()
-            && self
-                .agents
-                .iter()
-                .zip(&other.agents)
-                .all(|((a, x), (b, y))| a == b && x.given == y.given)
     }
 }
 
@@ -424,21 +413,27 @@ impl AgentMessages {
 
     /// The next whole message, if there is one yet; a length over the limit is an error.
     pub(crate) fn next(&mut self) -> Result<Option<Request>, String> {
-        let Some(head) = self.buffer.get(..4) else {
+        let Some(head) = self.buffer.first_chunk::<4>() else {
             return Ok(None);
         };
-        let length = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
-        if length > MAX_AGENT_MESSAGE {
-            return Err(format!(
-                "an agent message of {length} bytes is over the limit"
-            ));
-        }
+        let length = message_length(*head)?;
         if self.buffer.len() < 4 + length {
             return Ok(None);
         }
         let rest = self.buffer.split_off(4 + length);
         Ok(Some(Request(std::mem::replace(&mut self.buffer, rest))))
     }
+}
+
+/// The length a message's prefix gives, within the limit.
+fn message_length(head: [u8; 4]) -> Result<usize, String> {
+    let length = u32::from_be_bytes(head) as usize;
+    if length > MAX_AGENT_MESSAGE {
+        return Err(format!(
+            "an agent message of {length} bytes is over the limit"
+        ));
+    }
+    Ok(length)
 }
 
 /// Reads one whole agent message (prefix included) from `reader`.
@@ -448,13 +443,8 @@ pub(crate) async fn read_message<R: tokio::io::AsyncRead + Unpin>(
     use tokio::io::AsyncReadExt;
     let mut head = [0u8; 4];
     reader.read_exact(&mut head).await?;
-    let length = u32::from_be_bytes(head) as usize;
-    if length > MAX_AGENT_MESSAGE {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("the agent answered with {length} bytes, over the limit"),
-        ));
-    }
+    let length = message_length(head)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
     let mut message = vec![0u8; 4 + length];
     message[..4].copy_from_slice(&head);
     reader.read_exact(&mut message[4..]).await?;

@@ -401,9 +401,7 @@ engine_test! {
     fn session_forwards_an_agent_socket_read_only(test) {
         let key = TestKey::new(test);
         let dir = tempfile::tempdir().unwrap();
-        let agent = OwnAgent::start(dir.path());
-        let added = agent.ssh_add(&[key.private().as_os_str()]);
-        assert!(added.status.success(), "ssh-add: {added:?}");
+        let agent = OwnAgent::holding(dir.path(), &key.private());
         let mut ssh = SshAgents::new();
         ssh.add("default", std::slice::from_ref(&agent.socket)).unwrap();
         build_forwarding(test, ssh, &key, None);

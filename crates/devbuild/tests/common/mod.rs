@@ -33,6 +33,21 @@ pub fn devbuild_on(engine: &devbuild_tests::TestEngine) -> Command {
     command
 }
 
+/// `devbuild build ARGS` in `dir` with no engine to be had (and no `$SSH_AUTH_SOCK`): what
+/// fails before any connection is an input error (exit 2), not an unreachable engine (3).
+pub fn devbuild_without_engine(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_devbuild"))
+        .arg("build")
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DOCKER_CONTEXT")
+        .env_remove("SSH_AUTH_SOCK")
+        .env("DOCKER_HOST", "unix:///nonexistent.sock")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
 /// Runs `command` (a `devbuild build --progress=json` of a Dockerfile whose `RUN` echoes
 /// `marker` and then sleeps), sends it SIGINT once the `RUN` has printed `marker`, and
 /// checks that the `RUN` process on the engine exits. Returns the JSON lines after the
